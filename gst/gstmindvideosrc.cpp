@@ -1,0 +1,775 @@
+/* mindvideosrc
+ * Copyright (C) 2026 mindvideosrc developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+/**
+ * SECTION:element-mindvideosrc
+ * @title: mindvideosrc
+ *
+ * mindvideosrc turns a prompt into media. It submits a generation task to
+ * the MindVideo API (`POST {api-url}/api/v1/tasks`), polls the task until it
+ * ends, downloads the output it produced and streams the bytes downstream,
+ * where they can be decoded, transcoded or composited like a file's.
+ *
+ * Nothing is sent before the pipeline starts streaming: start() does no
+ * network I/O, since a submission costs money. Every retry of a submission
+ * carries the same Idempotency-Key and the same body, so the server never
+ * charges twice for one run. The output is spooled to an unlinked temporary
+ * file: memory stays flat whatever its size, BYTES seeks are answered (an MP4
+ * with its `moov` atom at the end plays through decodebin) and the download
+ * goes on while the pipeline is paused.
+ *
+ * Progress is posted on the bus as PROGRESS messages (START when the task is
+ * submitted, CONTINUE on each status change, then COMPLETE, CANCELED or
+ * ERROR) and as an element message named `mindvideo-task` on each status
+ * change, with the fields `task-id`, `request-id`, `idempotency-key`,
+ * `model`, `status`, `cost-estimate` and `cost-actual`.
+ *
+ * ## Example launch lines
+ * |[
+ * export MINDVIDEO_API_KEY=mv_live_...
+ * gst-launch-1.0 mindvideosrc model=veo3-1-quality prompt="a red car at sunset" \
+ *     input='{"aspect_ratio":"16:9","resolution":"1080p"}' ! decodebin ! videoconvert ! autovideosink
+ * ]| Generates a video and shows it.
+ * |[
+ * gst-launch-1.0 mindvideosrc model=gpt-image-2 prompt="an orange cat on a windowsill" \
+ *     input='{"size":"16:9"}' ! decodebin ! videoconvert ! pngenc ! filesink location=cat.png
+ * ]| Generates an image and writes it as PNG.
+ * |[
+ * gst-launch-1.0 mindvideosrc model=veo3-1-quality idempotency-key=3f1c... ! decodebin ! ...
+ * ]| Picks up the task submitted earlier with the same key (after a crash, say)
+ * without paying for it again; `task-id=...` attaches to a known task.
+ *
+ * ## Thread safety notes
+ *
+ * - `settings_lock` guards Settings, the values users write as properties.
+ *   start() copies them once into the Job; the streaming thread never reads
+ *   them afterwards.
+ * - `state_lock` guards State, the values users read back (status, ids,
+ *   costs, output URI). The streaming thread writes it, any thread reads it.
+ * - `settings_lock` and `state_lock` are never held together, never held
+ *   while calling into the Job, Spool or Canceller, and never held while
+ *   notifying or posting messages.
+ * - The Canceller and the Spool have locks of their own. unlock() cancels
+ *   the Canceller (waking HTTP I/O and sleeps of the Job) and interrupts the
+ *   Spool (waking a reader waiting for bytes); unlock_stop() clears both.
+ *   Cancellation is sticky: a wait that starts after unlock() returns at once.
+ * - The HttpSession, Job and Downloader live from start() to stop(). In
+ *   between, only the streaming thread runs the Job, and only the download
+ *   thread runs the Downloader (which may call Job::refresh_output_url() once
+ *   the Job is done). stop() cancels and joins the download thread before
+ *   anything is freed.
+ */
+#include "gstmindvideosrc.h"
+
+#include "mindvideo/api.h"
+#include "mindvideo/cancel.h"
+#include "mindvideo/download.h"
+#include "mindvideo/http.h"
+#include "mindvideo/job.h"
+#include "mindvideo/spool.h"
+
+#include <gst/base/gsttypefindhelper.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+GST_DEBUG_CATEGORY_STATIC(gst_mind_video_src_debug);
+#define GST_CAT_DEFAULT gst_mind_video_src_debug
+
+#define DEFAULT_API_URL "https://api.mindvideo.ai"
+#define DEFAULT_OUTPUT_INDEX 0
+#define DEFAULT_POLL_INTERVAL 1000
+#define DEFAULT_TIMEOUT 1800
+#define DEFAULT_REQUEST_TIMEOUT 30
+#define DEFAULT_RETRIES 5
+#define DEFAULT_BLOCKSIZE (64 * 1024)
+/* Enough bytes for every typefinder that matters here (MP4, PNG, JPEG, WebP). */
+#define TYPEFIND_BYTES 4096
+
+enum {
+  PROP_0,
+  PROP_MODEL,
+  PROP_PROMPT,
+  PROP_INPUT,
+  PROP_API_KEY,
+  PROP_API_URL,
+  PROP_IDEMPOTENCY_KEY,
+  PROP_TASK_ID,
+  PROP_OUTPUT_INDEX,
+  PROP_POLL_INTERVAL,
+  PROP_TIMEOUT,
+  PROP_REQUEST_TIMEOUT,
+  PROP_RETRIES,
+  PROP_STATUS,
+  PROP_REQUEST_ID,
+  PROP_COST_ESTIMATE,
+  PROP_COST_ACTUAL,
+  PROP_OUTPUT_URI,
+  N_PROPERTIES
+};
+
+static GParamSpec* properties[N_PROPERTIES];
+
+namespace {
+
+/* What users write. Empty strings mean "not set". */
+struct Settings {
+  std::string model;
+  std::string prompt;
+  std::string input;
+  std::string api_key;
+  std::string api_url;
+  std::string idempotency_key;
+  std::string task_id;
+  guint output_index = DEFAULT_OUTPUT_INDEX;
+  guint poll_interval = DEFAULT_POLL_INTERVAL;
+  guint timeout = DEFAULT_TIMEOUT;
+  guint request_timeout = DEFAULT_REQUEST_TIMEOUT;
+  gint retries = DEFAULT_RETRIES;
+};
+
+/* What users read back. */
+struct State {
+  std::string idempotency_key;
+  std::string task_id;
+  std::string status;
+  std::string request_id;
+  std::string output_uri;
+  gdouble cost_estimate = -1;
+  gdouble cost_actual = -1;
+};
+
+std::string env_or(const char* name, const char* fallback) {
+  const char* v = g_getenv(name);
+  return (v && *v) ? v : fallback;
+}
+
+/* The URL's file extension, a hint for typefinding ("mp4", "png", ...). */
+std::string url_extension(const std::string& url) {
+  g_autoptr(GUri) uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, nullptr);
+  if (!uri)
+    return "";
+  std::string path = g_uri_get_path(uri);
+  size_t slash = path.rfind('/');
+  size_t dot = path.rfind('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash))
+    return "";
+  return path.substr(dot + 1);
+}
+
+}  // namespace
+
+struct GstMindVideoSrcPrivate final : public mv::JobObserver {
+  explicit GstMindVideoSrcPrivate(GstMindVideoSrc* s) : self(s) {}
+
+  GstMindVideoSrc* self;
+
+  std::mutex settings_lock;
+  Settings settings;
+
+  std::mutex state_lock;
+  State state;
+
+  /* Streaming state, from start() to stop(). */
+  mv::Canceller cancel;
+  mv::Spool spool;
+  std::unique_ptr<mv::HttpSession> http;
+  std::unique_ptr<mv::Job> job;
+  std::unique_ptr<mv::Downloader> downloader;
+  std::string api_key; /* resolved, for redacting texts we post */
+  std::string model;
+  bool downloading = false;
+  bool typed = false;
+  std::atomic<bool> progress_open{false};
+
+  /* mv::JobObserver, called on the streaming thread. */
+  void on_start(bool attaching) override;
+  void on_task(const mv::TaskInfo& task, bool changed) override;
+  void on_warning(const std::string& message) override;
+
+  void post_progress(GstProgressType type, const std::string& text);
+  void post_task_message();
+  void post_error(const mv::Error& error);
+  GstFlowReturn ensure_download();
+  GstFlowReturn set_type();
+  void notify(std::initializer_list<int> props);
+};
+
+struct _GstMindVideoSrc {
+  GstBaseSrc parent;
+  GstMindVideoSrcPrivate* priv;
+};
+
+static void gst_mind_video_src_finalize(GObject* object);
+static void gst_mind_video_src_set_property(GObject* object, guint prop_id, const GValue* value,
+                                            GParamSpec* pspec);
+static void gst_mind_video_src_get_property(GObject* object, guint prop_id, GValue* value,
+                                            GParamSpec* pspec);
+static gboolean gst_mind_video_src_start(GstBaseSrc* bsrc);
+static gboolean gst_mind_video_src_stop(GstBaseSrc* bsrc);
+static gboolean gst_mind_video_src_unlock(GstBaseSrc* bsrc);
+static gboolean gst_mind_video_src_unlock_stop(GstBaseSrc* bsrc);
+static gboolean gst_mind_video_src_get_size(GstBaseSrc* bsrc, guint64* size);
+static gboolean gst_mind_video_src_is_seekable(GstBaseSrc* bsrc);
+static GstFlowReturn gst_mind_video_src_fill(GstBaseSrc* bsrc, guint64 offset, guint length,
+                                             GstBuffer* buf);
+
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+#define gst_mind_video_src_parent_class parent_class
+G_DEFINE_TYPE(GstMindVideoSrc, gst_mind_video_src, GST_TYPE_BASE_SRC);
+GST_ELEMENT_REGISTER_DEFINE(mindvideosrc, "mindvideosrc", GST_RANK_NONE, GST_TYPE_MIND_VIDEO_SRC);
+
+static void gst_mind_video_src_class_init(GstMindVideoSrcClass* klass) {
+  GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseSrcClass* basesrc_class = GST_BASE_SRC_CLASS(klass);
+
+  gobject_class->finalize = gst_mind_video_src_finalize;
+  gobject_class->set_property = gst_mind_video_src_set_property;
+  gobject_class->get_property = gst_mind_video_src_get_property;
+
+  const auto rw = (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  const auto ro = (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  const auto wo = (GParamFlags)(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+
+  /**
+   * GstMindVideoSrc:model:
+   *
+   * The platform slug of the model, e.g. `veo3-1-quality` or `gpt-image-2`.
+   * Required, unless #GstMindVideoSrc:task-id attaches to an existing task.
+   */
+  properties[PROP_MODEL] = g_param_spec_string(
+      "model", "Model", "Model slug, e.g. veo3-1-quality or gpt-image-2 (required)", nullptr, rw);
+  /**
+   * GstMindVideoSrc:prompt:
+   *
+   * The text prompt. Required unless #GstMindVideoSrc:input holds a
+   * `prompt` field; when both are set, this property wins.
+   */
+  properties[PROP_PROMPT] = g_param_spec_string(
+      "prompt", "Prompt", "Text prompt (required unless input holds one; this property wins)", nullptr, rw);
+  /**
+   * GstMindVideoSrc:input:
+   *
+   * The rest of the model input as a JSON object text, e.g.
+   * `{"aspect_ratio":"16:9","resolution":"1080p"}`. Sent as given, merged
+   * with the prompt; no defaults are added.
+   */
+  properties[PROP_INPUT] = g_param_spec_string(
+      "input", "Input",
+      "Other model input fields as a JSON object, e.g. {\"aspect_ratio\":\"16:9\"}; sent as given", nullptr,
+      rw);
+  /**
+   * GstMindVideoSrc:api-key:
+   *
+   * The API key, sent as `Authorization: Bearer` to the API origin only.
+   * Write-only, so it cannot be read back or printed. When unset, the
+   * `MINDVIDEO_API_KEY` environment variable is used.
+   */
+  properties[PROP_API_KEY] = g_param_spec_string(
+      "api-key", "API key",
+      "MindVideo API key (write-only; default: $MINDVIDEO_API_KEY). Sent only to api-url", nullptr, wo);
+  /**
+   * GstMindVideoSrc:api-url:
+   *
+   * Base URL of the API; requests go to `{api-url}/api/v1/tasks...`. The
+   * `MINDVIDEO_API_URL` environment variable overrides the default.
+   */
+  properties[PROP_API_URL] = g_param_spec_string(
+      "api-url", "API URL", "Base URL of the MindVideo API (default: $MINDVIDEO_API_URL, else " DEFAULT_API_URL ")",
+      DEFAULT_API_URL, rw);
+  /**
+   * GstMindVideoSrc:idempotency-key:
+   *
+   * The Idempotency-Key of the submission, sent with every retry of it.
+   * When unset, a fresh UUIDv4 is made for each run and can be read back
+   * once the task is submitted. Running again with the same key picks up
+   * the same task without a second charge.
+   */
+  properties[PROP_IDEMPOTENCY_KEY] = g_param_spec_string(
+      "idempotency-key", "Idempotency key",
+      "Idempotency-Key of the submission (default: a fresh UUIDv4 per run, readable after submission)",
+      nullptr, rw);
+  /**
+   * GstMindVideoSrc:task-id:
+   *
+   * Written: attach to this existing task, with no submission. Read: the id
+   * of the current task.
+   */
+  properties[PROP_TASK_ID] = g_param_spec_string(
+      "task-id", "Task ID", "Write: attach to an existing task without submitting; read: the current task's id",
+      nullptr, rw);
+  properties[PROP_OUTPUT_INDEX] = g_param_spec_uint(
+      "output-index", "Output index", "Which output of the task (output.videos[] / output.images[]) to stream",
+      0, G_MAXUINT, DEFAULT_OUTPUT_INDEX, rw);
+  properties[PROP_POLL_INTERVAL] = g_param_spec_uint(
+      "poll-interval", "Poll interval", "Milliseconds between status requests", 50, G_MAXUINT,
+      DEFAULT_POLL_INTERVAL, rw);
+  properties[PROP_TIMEOUT] = g_param_spec_uint(
+      "timeout", "Timeout", "Seconds allowed from submission until the task has ended (0 = no limit)", 0,
+      G_MAXUINT, DEFAULT_TIMEOUT, rw);
+  properties[PROP_REQUEST_TIMEOUT] = g_param_spec_uint(
+      "request-timeout", "Request timeout", "Seconds an HTTP request may wait for the network before it fails",
+      1, 3600, DEFAULT_REQUEST_TIMEOUT, rw);
+  properties[PROP_RETRIES] = g_param_spec_int(
+      "retries", "Retries", "Retries of a request that failed for a passing reason (-1 = forever)", -1,
+      G_MAXINT, DEFAULT_RETRIES, rw);
+  properties[PROP_STATUS] = g_param_spec_string(
+      "status", "Status", "Task status: queued, processing, succeeded, failed or cancelled", nullptr, ro);
+  properties[PROP_REQUEST_ID] =
+      g_param_spec_string("request-id", "Request ID", "Request id the API gave the task", nullptr, ro);
+  properties[PROP_COST_ESTIMATE] = g_param_spec_double(
+      "cost-estimate", "Cost estimate", "Estimated cost the API reported (-1 = not known yet)", -1, G_MAXDOUBLE,
+      -1, ro);
+  properties[PROP_COST_ACTUAL] = g_param_spec_double(
+      "cost-actual", "Actual cost", "Actual cost the API reported (-1 = not known yet)", -1, G_MAXDOUBLE, -1, ro);
+  properties[PROP_OUTPUT_URI] =
+      g_param_spec_string("output-uri", "Output URI", "URL of the output being streamed", nullptr, ro);
+  g_object_class_install_properties(gobject_class, N_PROPERTIES, properties);
+
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_element_class_set_static_metadata(
+      element_class, "MindVideo AI generation source", "Source/Network",
+      "Generates video or images with the MindVideo API from a prompt and streams the result",
+      "mindvideosrc developers <dev@mindvideosrc.invalid>");
+
+  basesrc_class->start = GST_DEBUG_FUNCPTR(gst_mind_video_src_start);
+  basesrc_class->stop = GST_DEBUG_FUNCPTR(gst_mind_video_src_stop);
+  basesrc_class->unlock = GST_DEBUG_FUNCPTR(gst_mind_video_src_unlock);
+  basesrc_class->unlock_stop = GST_DEBUG_FUNCPTR(gst_mind_video_src_unlock_stop);
+  basesrc_class->get_size = GST_DEBUG_FUNCPTR(gst_mind_video_src_get_size);
+  basesrc_class->is_seekable = GST_DEBUG_FUNCPTR(gst_mind_video_src_is_seekable);
+  basesrc_class->fill = GST_DEBUG_FUNCPTR(gst_mind_video_src_fill);
+
+  GST_DEBUG_CATEGORY_INIT(gst_mind_video_src_debug, "mindvideosrc", 0, "MindVideo AI generation source");
+}
+
+static void gst_mind_video_src_init(GstMindVideoSrc* self) {
+  self->priv = new GstMindVideoSrcPrivate(self);
+  gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_BYTES);
+  /* The size is learned mid-stream, from the download's headers. */
+  gst_base_src_set_dynamic_size(GST_BASE_SRC(self), TRUE);
+  gst_base_src_set_blocksize(GST_BASE_SRC(self), DEFAULT_BLOCKSIZE);
+}
+
+static void gst_mind_video_src_finalize(GObject* object) {
+  GstMindVideoSrc* self = GST_MIND_VIDEO_SRC(object);
+  delete self->priv;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void set_string(std::string* field, const GValue* value) {
+  const gchar* s = g_value_get_string(value);
+  *field = s ? s : "";
+}
+
+static void gst_mind_video_src_set_property(GObject* object, guint prop_id, const GValue* value,
+                                            GParamSpec* pspec) {
+  GstMindVideoSrcPrivate* priv = GST_MIND_VIDEO_SRC(object)->priv;
+  std::lock_guard<std::mutex> guard(priv->settings_lock);
+  Settings& s = priv->settings;
+  switch (prop_id) {
+    case PROP_MODEL: set_string(&s.model, value); break;
+    case PROP_PROMPT: set_string(&s.prompt, value); break;
+    case PROP_INPUT: set_string(&s.input, value); break;
+    case PROP_API_KEY: set_string(&s.api_key, value); break;
+    case PROP_API_URL: set_string(&s.api_url, value); break;
+    case PROP_IDEMPOTENCY_KEY: set_string(&s.idempotency_key, value); break;
+    case PROP_TASK_ID: set_string(&s.task_id, value); break;
+    case PROP_OUTPUT_INDEX: s.output_index = g_value_get_uint(value); break;
+    case PROP_POLL_INTERVAL: s.poll_interval = g_value_get_uint(value); break;
+    case PROP_TIMEOUT: s.timeout = g_value_get_uint(value); break;
+    case PROP_REQUEST_TIMEOUT: s.request_timeout = g_value_get_uint(value); break;
+    case PROP_RETRIES: s.retries = g_value_get_int(value); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+}
+
+static void gst_mind_video_src_get_property(GObject* object, guint prop_id, GValue* value,
+                                            GParamSpec* pspec) {
+  GstMindVideoSrcPrivate* priv = GST_MIND_VIDEO_SRC(object)->priv;
+  auto str = [value](const std::string& v) { g_value_set_string(value, v.empty() ? nullptr : v.c_str()); };
+  switch (prop_id) {
+    case PROP_IDEMPOTENCY_KEY:
+    case PROP_TASK_ID: {
+      /* The run's value once there is one, else what the user set. */
+      std::string current;
+      {
+        std::lock_guard<std::mutex> guard(priv->state_lock);
+        current = prop_id == PROP_TASK_ID ? priv->state.task_id : priv->state.idempotency_key;
+      }
+      if (current.empty()) {
+        std::lock_guard<std::mutex> guard(priv->settings_lock);
+        current = prop_id == PROP_TASK_ID ? priv->settings.task_id : priv->settings.idempotency_key;
+      }
+      str(current);
+      return;
+    }
+    case PROP_STATUS:
+    case PROP_REQUEST_ID:
+    case PROP_COST_ESTIMATE:
+    case PROP_COST_ACTUAL:
+    case PROP_OUTPUT_URI: {
+      std::lock_guard<std::mutex> guard(priv->state_lock);
+      const State& st = priv->state;
+      if (prop_id == PROP_STATUS) str(st.status);
+      else if (prop_id == PROP_REQUEST_ID) str(st.request_id);
+      else if (prop_id == PROP_OUTPUT_URI) str(st.output_uri);
+      else g_value_set_double(value, prop_id == PROP_COST_ESTIMATE ? st.cost_estimate : st.cost_actual);
+      return;
+    }
+    default:
+      break;
+  }
+  std::lock_guard<std::mutex> guard(priv->settings_lock);
+  const Settings& s = priv->settings;
+  switch (prop_id) {
+    case PROP_MODEL: str(s.model); break;
+    case PROP_PROMPT: str(s.prompt); break;
+    case PROP_INPUT: str(s.input); break;
+    case PROP_API_URL: str(s.api_url.empty() ? env_or("MINDVIDEO_API_URL", DEFAULT_API_URL) : s.api_url); break;
+    case PROP_OUTPUT_INDEX: g_value_set_uint(value, s.output_index); break;
+    case PROP_POLL_INTERVAL: g_value_set_uint(value, s.poll_interval); break;
+    case PROP_TIMEOUT: g_value_set_uint(value, s.timeout); break;
+    case PROP_REQUEST_TIMEOUT: g_value_set_uint(value, s.request_timeout); break;
+    case PROP_RETRIES: g_value_set_int(value, s.retries); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+}
+
+void GstMindVideoSrcPrivate::notify(std::initializer_list<int> props) {
+  for (int p : props)
+    g_object_notify_by_pspec(G_OBJECT(self), properties[p]);
+}
+
+void GstMindVideoSrcPrivate::post_progress(GstProgressType type, const std::string& text) {
+  progress_open = type == GST_PROGRESS_TYPE_START || type == GST_PROGRESS_TYPE_CONTINUE;
+  gst_element_post_message(GST_ELEMENT(self),
+                           gst_message_new_progress(GST_OBJECT(self), type, "task",
+                                                    mv::redact(text, api_key).c_str()));
+}
+
+void GstMindVideoSrcPrivate::post_task_message() {
+  State st;
+  {
+    std::lock_guard<std::mutex> guard(state_lock);
+    st = state;
+  }
+  GstStructure* s = gst_structure_new(
+      "mindvideo-task", "task-id", G_TYPE_STRING, st.task_id.c_str(), "request-id", G_TYPE_STRING,
+      st.request_id.c_str(), "idempotency-key", G_TYPE_STRING, st.idempotency_key.c_str(), "model",
+      G_TYPE_STRING, model.c_str(), "status", G_TYPE_STRING, st.status.c_str(), "cost-estimate",
+      G_TYPE_DOUBLE, st.cost_estimate, "cost-actual", G_TYPE_DOUBLE, st.cost_actual, nullptr);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
+
+void GstMindVideoSrcPrivate::on_start(bool attaching) {
+  std::string key, task_id;
+  {
+    std::lock_guard<std::mutex> guard(state_lock);
+    key = state.idempotency_key;
+    task_id = state.task_id;
+  }
+  GST_INFO_OBJECT(self, "%s (idempotency key %s)", attaching ? "attaching" : "submitting", key.c_str());
+  post_progress(GST_PROGRESS_TYPE_START, attaching ? "Attaching to task " + task_id
+                                                   : "Submitting a task to model " + model);
+  notify({PROP_IDEMPOTENCY_KEY});
+}
+
+void GstMindVideoSrcPrivate::on_task(const mv::TaskInfo& task, bool changed) {
+  bool new_id, new_request, new_estimate, new_actual;
+  {
+    std::lock_guard<std::mutex> guard(state_lock);
+    State& st = state;
+    new_id = st.task_id != task.task_id;
+    new_request = st.request_id != task.request_id;
+    gdouble estimate = task.cost_estimate.value_or(-1), actual = task.cost_actual.value_or(-1);
+    new_estimate = st.cost_estimate != estimate;
+    new_actual = st.cost_actual != actual;
+    st.task_id = task.task_id;
+    st.request_id = task.request_id;
+    st.status = task.status_text;
+    st.cost_estimate = estimate;
+    st.cost_actual = actual;
+  }
+  if (new_id) notify({PROP_TASK_ID});
+  if (new_request) notify({PROP_REQUEST_ID});
+  if (new_estimate) notify({PROP_COST_ESTIMATE});
+  if (new_actual) notify({PROP_COST_ACTUAL});
+  if (!changed)
+    return;
+  if (task.status == mv::TaskStatus::Unknown)
+    GST_WARNING_OBJECT(self, "task %s has a status this element does not know: '%s'; still waiting",
+                       task.task_id.c_str(), task.status_text.c_str());
+  else
+    GST_INFO_OBJECT(self, "task %s is %s", task.task_id.c_str(), task.status_text.c_str());
+  notify({PROP_STATUS});
+  post_progress(GST_PROGRESS_TYPE_CONTINUE, "Task " + task.task_id + " is " + task.status_text);
+  post_task_message();
+}
+
+void GstMindVideoSrcPrivate::on_warning(const std::string& message) {
+  std::string text = mv::redact(message, api_key);
+  GST_ELEMENT_WARNING(self, RESOURCE, READ, ("%s", text.c_str()), (nullptr));
+}
+
+void GstMindVideoSrcPrivate::post_error(const mv::Error& error) {
+  GstResourceError code;
+  switch (error.kind) {
+    case mv::Error::Kind::Settings: code = GST_RESOURCE_ERROR_SETTINGS; break;
+    case mv::Error::Kind::NotAuthorized: code = GST_RESOURCE_ERROR_NOT_AUTHORIZED; break;
+    case mv::Error::Kind::NotFound: code = GST_RESOURCE_ERROR_NOT_FOUND; break;
+    case mv::Error::Kind::OpenRead: code = GST_RESOURCE_ERROR_OPEN_READ; break;
+    case mv::Error::Kind::Read: code = GST_RESOURCE_ERROR_READ; break;
+    case mv::Error::Kind::Write: code = GST_RESOURCE_ERROR_WRITE; break;
+    case mv::Error::Kind::Failed:
+    default: code = GST_RESOURCE_ERROR_FAILED; break;
+  }
+  std::string key;
+  {
+    std::lock_guard<std::mutex> guard(state_lock);
+    key = state.idempotency_key;
+  }
+  std::string text = mv::redact(error.message, api_key);
+  std::string task_id = mv::redact(error.task_id, api_key);
+  std::string status = mv::redact(error.status, api_key);
+  gchar* debug = g_strdup_printf("task-id=%s status=%s http-status-code=%u idempotency-key=%s",
+                                 task_id.c_str(), status.c_str(), error.http_status, key.c_str());
+  GstStructure* details = gst_structure_new(
+      "details", "task-id", G_TYPE_STRING, task_id.c_str(), "status", G_TYPE_STRING, status.c_str(),
+      "http-status-code", G_TYPE_UINT, error.http_status, "idempotency-key", G_TYPE_STRING, key.c_str(), nullptr);
+  GST_WARNING_OBJECT(self, "error: %s (%s)", text.c_str(), debug);
+  if (progress_open)
+    post_progress(GST_PROGRESS_TYPE_ERROR, text);
+  gst_element_message_full_with_details(GST_ELEMENT(self), GST_MESSAGE_ERROR, GST_RESOURCE_ERROR, code,
+                                        g_strdup(text.c_str()), debug, __FILE__, GST_FUNCTION, __LINE__,
+                                        details);
+}
+
+static gboolean gst_mind_video_src_start(GstBaseSrc* bsrc) {
+  GstMindVideoSrc* self = GST_MIND_VIDEO_SRC(bsrc);
+  GstMindVideoSrcPrivate* priv = self->priv;
+
+  Settings s;
+  {
+    std::lock_guard<std::mutex> guard(priv->settings_lock);
+    s = priv->settings;
+  }
+  mv::JobSettings js;
+  js.api_url = s.api_url.empty() ? env_or("MINDVIDEO_API_URL", DEFAULT_API_URL) : s.api_url;
+  js.api_key = s.api_key.empty() ? env_or("MINDVIDEO_API_KEY", "") : s.api_key;
+  js.request = {s.model, s.prompt, s.input};
+  js.idempotency_key = s.idempotency_key.empty() ? mv::new_idempotency_key() : s.idempotency_key;
+  js.task_id = s.task_id;
+  js.output_index = s.output_index;
+  js.poll_interval_ms = s.poll_interval;
+  js.timeout_s = s.timeout;
+  js.retry.max_retries = s.retries;
+  priv->api_key = js.api_key;
+  priv->model = s.model;
+
+  {
+    std::lock_guard<std::mutex> guard(priv->state_lock);
+    priv->state = State();
+    priv->state.idempotency_key = js.idempotency_key;
+  }
+
+  /* No network I/O here: basesrc may start and stop just to answer a
+   * scheduling query, and a submission costs money. */
+  std::string body;
+  mv::Error error;
+  if (!mv::Job::check_settings(js, &body, &error)) {
+    priv->post_error(error);
+    return FALSE;
+  }
+  priv->http = std::make_unique<mv::HttpSession>(s.request_timeout);
+  priv->job = std::make_unique<mv::Job>(js, std::move(body), *priv->http, priv->cancel, *priv);
+  priv->downloader = std::make_unique<mv::Downloader>(*priv->http, priv->spool, js.retry);
+  priv->downloading = false;
+  priv->typed = false;
+  priv->progress_open = false;
+  GST_DEBUG_OBJECT(self, "started: model %s, api %s", s.model.c_str(), js.api_url.c_str());
+  return TRUE;
+}
+
+static gboolean gst_mind_video_src_stop(GstBaseSrc* bsrc) {
+  GstMindVideoSrc* self = GST_MIND_VIDEO_SRC(bsrc);
+  GstMindVideoSrcPrivate* priv = self->priv;
+  /* The download thread goes first: it uses the spool, the session and
+   * possibly the job. */
+  priv->downloader.reset();
+  priv->spool.close();
+  priv->job.reset();
+  priv->http.reset();
+  if (priv->progress_open) {
+    std::string task_id, key;
+    {
+      std::lock_guard<std::mutex> guard(priv->state_lock);
+      task_id = priv->state.task_id;
+      key = priv->state.idempotency_key;
+    }
+    priv->post_progress(GST_PROGRESS_TYPE_CANCELED,
+                        task_id.empty() ? "Stopped before the task was submitted"
+                                        : "Stopped while task " + task_id + " was running; run again with "
+                                          "idempotency-key=" + key + " to pick it up");
+  }
+  GST_DEBUG_OBJECT(self, "stopped");
+  return TRUE;
+}
+
+static gboolean gst_mind_video_src_unlock(GstBaseSrc* bsrc) {
+  GstMindVideoSrcPrivate* priv = GST_MIND_VIDEO_SRC(bsrc)->priv;
+  GST_DEBUG_OBJECT(bsrc, "unlock");
+  priv->cancel.cancel();
+  priv->spool.interrupt();
+  return TRUE;
+}
+
+static gboolean gst_mind_video_src_unlock_stop(GstBaseSrc* bsrc) {
+  GstMindVideoSrcPrivate* priv = GST_MIND_VIDEO_SRC(bsrc)->priv;
+  GST_DEBUG_OBJECT(bsrc, "unlock_stop");
+  priv->cancel.reset();
+  priv->spool.clear_interrupt();
+  return TRUE;
+}
+
+static gboolean gst_mind_video_src_get_size(GstBaseSrc* bsrc, guint64* size) {
+  int64_t total = GST_MIND_VIDEO_SRC(bsrc)->priv->spool.total();
+  if (total < 0)
+    return FALSE;
+  *size = (guint64)total;
+  return TRUE;
+}
+
+static gboolean gst_mind_video_src_is_seekable(GstBaseSrc* bsrc) {
+  /* Any offset can be served once the size is known: the spool keeps every
+   * byte. Before that (in start()) this answers FALSE, which keeps basesrc
+   * in push mode, so nothing pulls before the task exists. */
+  return GST_MIND_VIDEO_SRC(bsrc)->priv->spool.total() >= 0;
+}
+
+/* Runs the task to a downloadable output and starts the download. */
+GstFlowReturn GstMindVideoSrcPrivate::ensure_download() {
+  if (downloading)
+    return GST_FLOW_OK;
+  mv::Error error;
+  switch (job->run(&error)) {
+    case mv::Job::Result::Cancelled:
+      return GST_FLOW_FLUSHING;
+    case mv::Job::Result::Failed:
+      post_error(error);
+      return GST_FLOW_ERROR;
+    case mv::Job::Result::Ready:
+      break;
+  }
+  const std::string url = job->output_url();
+  {
+    std::lock_guard<std::mutex> guard(state_lock);
+    state.output_uri = url;
+  }
+  notify({PROP_OUTPUT_URI});
+  GST_INFO_OBJECT(self, "downloading %s", url.c_str());
+  post_progress(GST_PROGRESS_TYPE_COMPLETE, "Task " + job->task().task_id + " succeeded");
+
+  std::string why;
+  if (!spool.open(&why)) {
+    post_error(mv::Error{mv::Error::Kind::Write, why, 0, job->task().task_id, job->task().status_text});
+    return GST_FLOW_ERROR;
+  }
+  mv::Job* j = job.get();
+  /* Runs on the download thread, which stop() joins before the job goes. */
+  downloader->start(url, [j](GCancellable* c, std::string* fresh, mv::Error* e) {
+    return j->refresh_output_url(c, fresh, e);
+  });
+  downloading = true;
+  return GST_FLOW_OK;
+}
+
+/* Typefinds the first bytes and sets caps, so that decodebin or a demuxer
+ * can follow, and publishes the size for seeking. */
+GstFlowReturn GstMindVideoSrcPrivate::set_type() {
+  uint64_t available = 0;
+  switch (spool.wait(0, TYPEFIND_BYTES, &available)) {
+    case mv::Spool::State::Interrupted:
+      return GST_FLOW_FLUSHING;
+    case mv::Spool::State::Failed:
+      post_error(spool.error());
+      return GST_FLOW_ERROR;
+    case mv::Spool::State::Eos:
+      post_error(mv::Error{mv::Error::Kind::Read, "The output of task " + job->task().task_id + " is empty",
+                           0, job->task().task_id, job->task().status_text});
+      return GST_FLOW_ERROR;
+    case mv::Spool::State::Ready:
+      break;
+  }
+  std::vector<guint8> head(MIN(available, (uint64_t)TYPEFIND_BYTES));
+  int64_t n = spool.read(0, head.data(), head.size());
+  if (n > 0) {
+    std::string ext = url_extension(job->output_url());
+    GstTypeFindProbability prob = GST_TYPE_FIND_NONE;
+    g_autoptr(GstCaps) caps = gst_type_find_helper_for_data_with_extension(
+        GST_OBJECT(self), head.data(), (gsize)n, ext.empty() ? nullptr : ext.c_str(), &prob);
+    if (caps && prob >= GST_TYPE_FIND_LIKELY) {
+      GST_INFO_OBJECT(self, "output type: %" GST_PTR_FORMAT, caps);
+      gst_base_src_set_caps(GST_BASE_SRC(self), caps);
+    } else {
+      GST_INFO_OBJECT(self, "output type not recognised; leaving it to downstream typefinding");
+    }
+  }
+  int64_t total = spool.total();
+  if (total >= 0) {
+    GST_OBJECT_LOCK(self);
+    GST_BASE_SRC(self)->segment.duration = total;
+    GST_OBJECT_UNLOCK(self);
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_duration_changed(GST_OBJECT(self)));
+  }
+  typed = true;
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn gst_mind_video_src_fill(GstBaseSrc* bsrc, guint64 offset, guint length, GstBuffer* buf) {
+  GstMindVideoSrc* self = GST_MIND_VIDEO_SRC(bsrc);
+  GstMindVideoSrcPrivate* priv = self->priv;
+
+  GstFlowReturn ret = priv->ensure_download();
+  if (ret != GST_FLOW_OK)
+    return ret;
+  if (!priv->typed && (ret = priv->set_type()) != GST_FLOW_OK)
+    return ret;
+
+  uint64_t available = 0;
+  switch (priv->spool.wait(offset, length, &available)) {
+    case mv::Spool::State::Interrupted:
+      return GST_FLOW_FLUSHING;
+    case mv::Spool::State::Eos:
+      GST_DEBUG_OBJECT(self, "EOS at offset %" G_GUINT64_FORMAT, offset);
+      return GST_FLOW_EOS;
+    case mv::Spool::State::Failed:
+      priv->post_error(priv->spool.error());
+      return GST_FLOW_ERROR;
+    case mv::Spool::State::Ready:
+      break;
+  }
+
+  GstMapInfo map;
+  if (!gst_buffer_map(buf, &map, GST_MAP_WRITE))
+    return GST_FLOW_ERROR;
+  size_t want = (size_t)MIN((uint64_t)MIN(length, map.size), available);
+  int64_t n = priv->spool.read(offset, map.data, want);
+  gst_buffer_unmap(buf, &map);
+  if (n <= 0) {
+    priv->post_error(mv::Error{mv::Error::Kind::Read, "Could not read back the spooled output", 0,
+                               priv->job->task().task_id, priv->job->task().status_text});
+    return GST_FLOW_ERROR;
+  }
+  gst_buffer_set_size(buf, n);
+  GST_BUFFER_OFFSET(buf) = offset;
+  GST_BUFFER_OFFSET_END(buf) = offset + n;
+  return GST_FLOW_OK;
+}

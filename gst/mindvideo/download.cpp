@@ -1,0 +1,173 @@
+/* mindvideosrc
+ * Copyright (C) 2026 mindvideosrc developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "download.h"
+
+#include "api.h"
+
+#include <glib.h>
+
+namespace mv {
+
+namespace {
+constexpr size_t kChunk = 256 * 1024;
+}
+
+Downloader::Downloader(HttpSession& http, Spool& spool, const RetryPolicy& policy)
+    : http_(http), spool_(spool), policy_(policy) {}
+
+Downloader::~Downloader() {
+  stop();
+}
+
+void Downloader::start(const std::string& url, RefreshFn refresh) {
+  stop();
+  cancel_.reset();
+  url_ = url;
+  refresh_ = std::move(refresh);
+  thread_ = std::thread([this] { run(); });
+}
+
+void Downloader::stop() {
+  cancel_.cancel();
+  if (thread_.joinable())
+    thread_.join();
+}
+
+void Downloader::fail(Error::Kind kind, const std::string& message, unsigned http_status) {
+  Error e;
+  e.kind = kind;
+  e.message = message;
+  e.http_status = http_status;
+  spool_.fail(e);
+}
+
+/* Sleeps before the next attempt if the policy allows one. */
+bool Downloader::retry_wait(int* retries, const Failure& failure) {
+  RetryDecision d = decide_retry(policy_, *retries, failure, g_random_double(),
+                                 g_get_real_time() / G_USEC_PER_SEC);
+  if (!d.retry)
+    return false;
+  (*retries)++;
+  return cancel_.sleep_ms(d.delay_ms);
+}
+
+void Downloader::run() {
+  buffer_.resize(kChunk);
+  std::string url = url_;
+  int retries = 0;
+  bool refreshed = false;
+
+  while (!cancel_.is_cancelled()) {
+    const uint64_t offset = spool_.written();
+    g_autoptr(GCancellable) cancellable = cancel_.cancellable_ref();
+    g_autoptr(GInputStream) in = nullptr;
+    HttpResponse r = http_.open(url, offset, &in, cancellable);
+
+    if (!in) {
+      if (r.cancelled || cancel_.is_cancelled())
+        return;
+      if ((r.status == 403 || r.status == 404 || r.status == 410) && refresh_ && !refreshed) {
+        /* Signed URLs expire: ask the API once for a fresh one. */
+        refreshed = true;
+        Error e;
+        if (!refresh_(cancellable, &url, &e)) {
+          if (cancel_.is_cancelled())
+            return;
+          spool_.fail(e);
+          return;
+        }
+        continue;
+      }
+      if (retry_wait(&retries, r.failure))
+        continue;
+      if (cancel_.is_cancelled())
+        return;
+      const std::string code = std::to_string(r.status);
+      if (r.status == 0)
+        fail(offset ? Error::Kind::Read : Error::Kind::OpenRead,
+             "Could not download the output: " + r.error);
+      else if (r.status == 401 || r.status == 403)
+        fail(Error::Kind::NotAuthorized,
+             "The output host refused the download (HTTP " + code + "): " + parse_error_message(r.body),
+             r.status);
+      else if (r.status == 404 || r.status == 410)
+        fail(Error::Kind::NotFound, "The output is gone from its host (HTTP " + code + ")", r.status);
+      else
+        fail(Error::Kind::Read, "The output host answered HTTP " + code + ": " + parse_error_message(r.body),
+             r.status);
+      return;
+    }
+
+    /* Where this response starts, and how large the whole output is. */
+    int64_t total = r.content_length;
+    if (r.status == 206) {
+      if (r.range_start != (int64_t)offset) {
+        fail(Error::Kind::Read, "The output host answered a Range request from byte " +
+                                    std::to_string(offset) + " with another range");
+        return;
+      }
+      total = r.range_total;
+    } else if (offset > 0) {
+      /* The host ignored Range and sent everything: skip what we have. */
+      if (g_input_stream_skip(in, (gsize)offset, cancellable, nullptr) != (gssize)offset) {
+        if (cancel_.is_cancelled())
+          return;
+        if (retry_wait(&retries, Failure{}))
+          continue;
+        fail(Error::Kind::Read, "The output download broke off at byte " + std::to_string(offset));
+        return;
+      }
+    }
+    if (total >= 0) {
+      int64_t known = spool_.total();
+      if (known >= 0 && known != total) {
+        fail(Error::Kind::Read, "The output changed size during the download (" + std::to_string(known) +
+                                    " then " + std::to_string(total) + " bytes)");
+        return;
+      }
+      spool_.set_total(total);
+    }
+
+    g_autoptr(GError) err = nullptr;
+    bool progressed = false;
+    for (;;) {
+      gssize n = g_input_stream_read(in, buffer_.data(), buffer_.size(), cancellable, &err);
+      if (n <= 0)
+        break;
+      std::string werr;
+      if (!spool_.append(buffer_.data(), (size_t)n, &werr)) {
+        fail(Error::Kind::Write, werr);
+        return;
+      }
+      progressed = true;
+    }
+    if (cancel_.is_cancelled())
+      return;
+
+    const uint64_t written = spool_.written();
+    if (!err && (total < 0 || written == (uint64_t)total)) {
+      spool_.finish();
+      return;
+    }
+    if (total >= 0 && written > (uint64_t)total) {
+      fail(Error::Kind::Read,
+           "The output host sent more bytes than it announced (" + std::to_string(total) + ")");
+      return;
+    }
+    /* Cut short: resume from what we have. Progress earns fresh retries. */
+    if (progressed)
+      retries = 0;
+    if (retry_wait(&retries, Failure{}))
+      continue;
+    if (cancel_.is_cancelled())
+      return;
+    fail(Error::Kind::Read, "The output download stopped at byte " + std::to_string(written) +
+                                (total >= 0 ? " of " + std::to_string(total) : std::string()) + ": " +
+                                (err ? err->message : "the connection closed early"));
+    return;
+  }
+}
+
+}  // namespace mv

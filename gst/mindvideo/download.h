@@ -1,0 +1,52 @@
+/* mindvideosrc
+ * Copyright (C) 2026 mindvideosrc developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Downloads one output URL into a Spool on a thread of its own, so that the
+ * download goes on at network speed while the pipeline is paused or slow
+ * (signed output URLs expire). Broken transfers resume with a Range request.
+ */
+#pragma once
+
+#include "cancel.h"
+#include "error.h"
+#include "http.h"
+#include "retry.h"
+#include "spool.h"
+
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace mv {
+
+class Downloader {
+ public:
+  /* Asks the API for a fresh URL of the same output after the current one
+   * was refused (403/404/410), as signed URLs expire. */
+  using RefreshFn = std::function<bool(GCancellable* cancellable, std::string* url, Error* error)>;
+
+  Downloader(HttpSession& http, Spool& spool, const RetryPolicy& policy);
+  ~Downloader();
+
+  void start(const std::string& url, RefreshFn refresh);
+  /* Cancels the transfer and joins the thread; returns promptly. */
+  void stop();
+
+ private:
+  void run();
+  bool retry_wait(int* retries, const Failure& failure);
+  void fail(Error::Kind kind, const std::string& message, unsigned http_status = 0);
+
+  HttpSession& http_;
+  Spool& spool_;
+  RetryPolicy policy_;
+  std::string url_;
+  RefreshFn refresh_;
+  Canceller cancel_;
+  std::thread thread_;
+  std::vector<char> buffer_;
+};
+
+}  // namespace mv

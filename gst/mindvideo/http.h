@@ -1,0 +1,62 @@
+/* mindvideosrc
+ * Copyright (C) 2026 mindvideosrc developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The only libsoup user. Blocking calls, each bound by a GCancellable and by
+ * the session's I/O timeout; libsoup >= 3.2 allows them from any thread.
+ */
+#pragma once
+
+#include "retry.h"
+
+#include <gio/gio.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+typedef struct _SoupSession SoupSession;
+
+namespace mv {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpResponse {
+  unsigned status = 0; /* 0: no response (see `failure` and `error`) */
+  bool cancelled = false;
+  Failure failure;   /* why it did not succeed, for the retry policy */
+  std::string error; /* transport error text, when status is 0 */
+  std::string body;
+  std::string content_type;
+  std::string location;
+  /* For streamed responses. */
+  int64_t content_length = -1;                      /* -1: unknown */
+  int64_t range_start = -1, range_total = -1;       /* from Content-Range */
+
+  bool ok() const { return status >= 200 && status < 300; }
+};
+
+class HttpSession {
+ public:
+  explicit HttpSession(unsigned io_timeout_s);
+  ~HttpSession();
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
+
+  /* Sends one request and reads the whole response body, up to `max_body`
+   * bytes (a larger body is an error). Redirects are not followed: API calls
+   * carry the key, which must not travel to another origin. */
+  HttpResponse send(const char* method, const std::string& url, const Headers& headers,
+                    const std::string* json_body, size_t max_body, GCancellable* cancellable);
+
+  /* Starts a GET of `url` from byte `offset` (a Range request when > 0),
+   * following redirects and carrying no credentials. On success `*stream`
+   * holds the body for the caller to read and unref. */
+  HttpResponse open(const std::string& url, uint64_t offset, GInputStream** stream,
+                    GCancellable* cancellable);
+
+ private:
+  SoupSession* session_;
+};
+
+}  // namespace mv

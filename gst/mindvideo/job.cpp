@@ -1,0 +1,318 @@
+/* mindvideosrc
+ * Copyright (C) 2026 mindvideosrc developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "job.h"
+
+#include "log.h"
+
+#include <glib.h>
+
+#include <algorithm>
+#include <climits>
+
+namespace mv {
+
+namespace {
+/* An API answer larger than this is not a task: refuse rather than buffer. */
+constexpr size_t kMaxApiBody = 4 * 1024 * 1024;
+
+std::string code_text(unsigned status) {
+  return "HTTP " + std::to_string(status);
+}
+}  // namespace
+
+bool Job::check_settings(const JobSettings& s, std::string* body, Error* error) {
+  error->kind = Error::Kind::Settings;
+  if (!is_http_url(s.api_url)) {
+    error->message = "The api-url '" + s.api_url + "' is not an http:// or https:// URL";
+    return false;
+  }
+  if (s.api_key.empty()) {
+    error->message = "No API key: set the api-key property or the MINDVIDEO_API_KEY environment variable";
+    return false;
+  }
+  if (s.api_key.find_first_of("\r\n") != std::string::npos) {
+    error->message = "The API key contains a line break";
+    return false;
+  }
+  if (!s.task_id.empty()) /* attaching: nothing is submitted */
+    return true;
+  return build_submit_body(s.request, body, &error->message);
+}
+
+Job::Job(const JobSettings& settings, std::string body, HttpSession& http, Canceller& cancel,
+         JobObserver& observer)
+    : settings_(settings), body_(std::move(body)), http_(http), cancel_(cancel), observer_(observer) {}
+
+int64_t Job::remaining_ms() const {
+  if (!deadline_us_)
+    return INT64_MAX;
+  return std::max<int64_t>(0, (deadline_us_ - g_get_monotonic_time()) / 1000);
+}
+
+bool Job::sleep_ms(int64_t ms) {
+  return cancel_.sleep_ms(std::min(ms, remaining_ms()));
+}
+
+HttpResponse Job::call(const char* method, const std::string& url, const std::string* body,
+                       GCancellable* cancellable) {
+  Headers headers{{"Authorization", "Bearer " + settings_.api_key}, {"Accept", "application/json"}};
+  if (body)
+    headers.emplace_back("Idempotency-Key", settings_.idempotency_key);
+  HttpResponse r = http_.send(method, url, headers, body, kMaxApiBody, cancellable);
+  if (!r.body.empty())
+    MV_LOG("response body: %s", redact(r.body, settings_.api_key).c_str());
+  return r;
+}
+
+Error Job::http_error(const HttpResponse& r, bool submitting) const {
+  Error e;
+  e.http_status = r.status;
+  e.task_id = task_.task_id;
+  e.status = task_.status_text;
+  const std::string server = r.body.empty() ? std::string() : ": " + parse_error_message(r.body);
+  if (r.status == 0) {
+    e.kind = Error::Kind::OpenRead;
+    e.message = "Could not reach the MindVideo API at " + settings_.api_url + ": " + r.error;
+  } else if (r.status >= 300 && r.status < 400) {
+    e.kind = Error::Kind::Failed;
+    e.message = "The MindVideo API answered with a redirect (" + code_text(r.status) + " to '" +
+                r.location + "'); it is not followed, so that the API key only goes to " +
+                settings_.api_url + ". Set api-url to the final address";
+  } else if (r.status == 401 || r.status == 403) {
+    e.kind = Error::Kind::NotAuthorized;
+    e.message = "The MindVideo API refused the API key (" + code_text(r.status) + ")" + server +
+                ". Check the api-key property or MINDVIDEO_API_KEY";
+  } else if (r.status == 409) {
+    e.kind = Error::Kind::Settings;
+    e.message = "The Idempotency-Key '" + settings_.idempotency_key +
+                "' was already used with a different request (HTTP 409)" + server +
+                ". Use a new idempotency-key, or the same model, prompt and input as before";
+  } else if (r.status == 404) {
+    e.kind = Error::Kind::NotFound;
+    e.message = submitting ? "The MindVideo API does not know this request (HTTP 404)" + server
+                           : "Task '" + task_.task_id + "' was not found (HTTP 404)" + server;
+  } else if (r.status == 400 || r.status == 422) {
+    e.kind = Error::Kind::Settings;
+    e.message = "The MindVideo API rejected the request (" + code_text(r.status) + ")" + server;
+  } else if (r.status < 500 && r.status != 408 && r.status != 429) {
+    e.kind = Error::Kind::Failed;
+    e.message = "The MindVideo API refused the request (" + code_text(r.status) + ")" + server;
+  } else {
+    e.kind = Error::Kind::Read;
+    e.message = "The MindVideo API kept failing (" + code_text(r.status) + ")" + server;
+  }
+  return e;
+}
+
+Error Job::timeout_error() const {
+  Error e;
+  e.kind = Error::Kind::Failed;
+  e.task_id = task_.task_id;
+  e.status = task_.status_text;
+  const std::string limit = std::to_string(settings_.timeout_s) + " s";
+  if (task_.task_id.empty()) {
+    e.message = "Could not submit the task within the timeout of " + limit +
+                ". Run again with idempotency-key=" + settings_.idempotency_key +
+                ": if the task was created meanwhile, it is picked up without a second charge";
+  } else {
+    e.message = "Task '" + task_.task_id + "' did not finish within the timeout of " + limit +
+                " (status: " + (task_.status_text.empty() ? "unknown" : task_.status_text) +
+                "). It may still complete: run again with idempotency-key=" + settings_.idempotency_key +
+                " or task-id=" + task_.task_id + " to pick it up without paying again";
+  }
+  return e;
+}
+
+void Job::update(const TaskInfo& task) {
+  bool changed = task.status_text != task_.status_text || task_.task_id.empty();
+  if (task_.task_id.empty() || task.task_id == task_.task_id) {
+    task_ = task;
+  } else {
+    /* A different id in a poll answer is a server bug; keep ours. */
+    std::string id = task_.task_id;
+    task_ = task;
+    task_.task_id = id;
+  }
+  observer_.on_task(task_, changed);
+}
+
+Job::Result Job::run(Error* error) {
+  if (!started_) {
+    started_ = true;
+    if (settings_.timeout_s)
+      deadline_us_ = g_get_monotonic_time() + (int64_t)settings_.timeout_s * G_USEC_PER_SEC;
+    if (!settings_.task_id.empty())
+      task_.task_id = settings_.task_id;
+    observer_.on_start(!settings_.task_id.empty());
+  }
+  if (!output_url_.empty())
+    return Result::Ready;
+  if (task_.task_id.empty()) {
+    Result r = submit(error);
+    if (r != Result::Ready)
+      return r;
+  }
+  return poll(error);
+}
+
+Job::Result Job::submit(Error* error) {
+  const std::string url = tasks_url(settings_.api_url);
+  int retries = 0;
+  for (;;) {
+    if (remaining_ms() == 0) {
+      *error = timeout_error();
+      return Result::Failed;
+    }
+    g_autoptr(GCancellable) cancellable = cancel_.cancellable_ref();
+    HttpResponse r = call("POST", url, &body_, cancellable);
+    if (r.cancelled || cancel_.is_cancelled())
+      return Result::Cancelled;
+
+    std::string why;
+    if (r.ok()) {
+      TaskInfo task;
+      if (parse_task(r.body, &task, &why)) {
+        update(task);
+        return Result::Ready;
+      }
+    }
+    /* A garbled 2xx is retried like a transient failure: resending is safe
+     * with the same key and the same bytes. */
+    Failure failure = r.ok() ? Failure{} : r.failure;
+    RetryDecision d = decide_retry(settings_.retry, retries, failure, g_random_double(),
+                                   g_get_real_time() / G_USEC_PER_SEC);
+    if (!d.retry) {
+      if (r.ok())
+        *error = Error{Error::Kind::Read,
+                       "The MindVideo API answered the submission with something that is not a task: " + why,
+                       r.status, "", ""};
+      else
+        *error = http_error(r, true);
+      if (retries > 0 && is_transient(failure))
+        error->message += " (after " + std::to_string(retries) + " retries)";
+      return Result::Failed;
+    }
+    retries++;
+    if (!sleep_ms(d.delay_ms))
+      return Result::Cancelled;
+  }
+}
+
+Job::Result Job::poll(Error* error) {
+  const std::string url = task_url(settings_.api_url, task_.task_id);
+  /* An attached task is read at once; a new one after one interval. */
+  bool wait = !task_.status_text.empty();
+  int64_t delay_ms = settings_.poll_interval_ms;
+  for (;;) {
+    if (task_.status == TaskStatus::Succeeded)
+      return finish(error);
+    if (task_.status == TaskStatus::Failed || task_.status == TaskStatus::Cancelled) {
+      *error = Error{Error::Kind::Failed,
+                     "Task '" + task_.task_id + "' " + task_.status_text +
+                         (task_.error_message.empty() ? std::string(" without a message from the server")
+                                                      : ": " + task_.error_message),
+                     0, task_.task_id, task_.status_text};
+      return Result::Failed;
+    }
+    if (wait && !sleep_ms(delay_ms))
+      return Result::Cancelled;
+    wait = true;
+    if (remaining_ms() == 0) {
+      *error = timeout_error();
+      return Result::Failed;
+    }
+
+    g_autoptr(GCancellable) cancellable = cancel_.cancellable_ref();
+    HttpResponse r = call("GET", url, nullptr, cancellable);
+    if (r.cancelled || cancel_.is_cancelled())
+      return Result::Cancelled;
+
+    TaskInfo task;
+    std::string why;
+    if (r.ok() && parse_task(r.body, &task, &why)) {
+      poll_failures_ = 0;
+      delay_ms = settings_.poll_interval_ms;
+      update(task);
+      continue;
+    }
+    Failure failure = r.ok() ? Failure{} : r.failure;
+    if (!is_transient(failure)) {
+      *error = http_error(r, false);
+      return Result::Failed;
+    }
+    /* A poll that fails for a passing reason never fails the task; only the
+     * deadline does. Back off, and tell the user once it looks lasting. */
+    poll_failures_++;
+    RetryPolicy forever = settings_.retry;
+    forever.max_retries = -1;
+    delay_ms = std::max<int64_t>(settings_.poll_interval_ms,
+                                 decide_retry(forever, poll_failures_ - 1, failure, g_random_double(),
+                                              g_get_real_time() / G_USEC_PER_SEC)
+                                     .delay_ms);
+    const int warn_after = settings_.retry.max_retries >= 0 ? settings_.retry.max_retries + 1 : 5;
+    if (poll_failures_ == warn_after) {
+      std::string what = r.ok() ? "an answer that is not a task (" + why + ")"
+                                : (r.status ? code_text(r.status) : r.error);
+      observer_.on_warning("Polling task '" + task_.task_id + "' failed " + std::to_string(poll_failures_) +
+                           " times in a row (" + what + "); still trying until the timeout");
+    }
+  }
+}
+
+bool Job::select_output(const TaskInfo& task, std::string* url, Error* error) const {
+  *error = Error{Error::Kind::Failed, "", 0, task.task_id, task.status_text};
+  if (task.outputs.empty()) {
+    error->message = "Task '" + task.task_id + "' succeeded but lists no output";
+    return false;
+  }
+  if (settings_.output_index >= task.outputs.size()) {
+    error->kind = Error::Kind::Settings;
+    error->message = "output-index " + std::to_string(settings_.output_index) +
+                     " is out of range: task '" + task.task_id + "' has " +
+                     std::to_string(task.outputs.size()) + " output(s), indexes 0 to " +
+                     std::to_string(task.outputs.size() - 1);
+    return false;
+  }
+  const std::string& chosen = task.outputs[settings_.output_index].url;
+  if (!is_http_url(chosen)) {
+    error->message = "Task '" + task.task_id + "' gave an output URL that is not http(s); refusing it: " + chosen;
+    return false;
+  }
+  *url = chosen;
+  return true;
+}
+
+Job::Result Job::finish(Error* error) {
+  if (!select_output(task_, &output_url_, error))
+    return Result::Failed;
+  return Result::Ready;
+}
+
+bool Job::refresh_output_url(GCancellable* cancellable, std::string* url, Error* error) {
+  HttpResponse r = call("GET", task_url(settings_.api_url, task_.task_id), nullptr, cancellable);
+  TaskInfo task;
+  std::string why;
+  if (!r.ok()) {
+    *error = http_error(r, false);
+    error->message = "The output URL was refused and the task could not be read again: " + error->message;
+    return false;
+  }
+  if (!parse_task(r.body, &task, &why)) {
+    *error = Error{Error::Kind::Read, "The task could not be read again for a fresh output URL: " + why, r.status,
+                   task_.task_id, task_.status_text};
+    return false;
+  }
+  if (!select_output(task, url, error))
+    return false;
+  if (*url == output_url_) {
+    *error = Error{Error::Kind::NotFound,
+                   "The output of task '" + task_.task_id + "' is no longer available from its host, and the API has no fresh URL for it",
+                   0, task_.task_id, task_.status_text};
+    return false;
+  }
+  return true;
+}
+
+}  // namespace mv

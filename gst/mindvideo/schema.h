@@ -1,0 +1,50 @@
+/* mindvideosrc
+ * Copyright (C) 2026 mindvideosrc developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Validation of a model's `input` against its JSON Schema (schemas/<model>.json).
+ * Pure logic: no GObject, no I/O beyond reading the schema file.
+ */
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mv {
+
+class ModelSchema {
+ public:
+  ~ModelSchema();
+  ModelSchema(const ModelSchema&) = delete;
+  ModelSchema& operator=(const ModelSchema&) = delete;
+
+  /* Compiles a schema from its JSON text. Returns nullptr and sets `error`
+   * when the text is not a usable draft-7 schema. */
+  static std::unique_ptr<ModelSchema> from_text(const std::string& text, std::string* error);
+  /* Reads and compiles a schema file. */
+  static std::unique_ptr<ModelSchema> from_file(const std::string& path, std::string* error);
+
+  /* Validates a JSON document (text). Returns one human-readable line per
+   * violation; empty when the document is valid. Text that is not JSON is
+   * itself reported as a violation. */
+  std::vector<std::string> validate(const std::string& json_text) const;
+
+  /* The names listed under the schema's top-level `properties`. */
+  const std::vector<std::string>& property_names() const;
+
+ private:
+  struct Impl;
+  explicit ModelSchema(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/* Directories searched for `<model>.json`, in order: the entries of
+ * $MINDVIDEO_SCHEMA_PATH (colon separated), then the installed directory. */
+std::vector<std::string> schema_search_path();
+
+/* Path of the schema file of `model` in `dirs`, or "" when none exists.
+ * A model name that could escape the directory is never looked up. */
+std::string find_schema_file(const std::string& model, const std::vector<std::string>& dirs);
+
+}  // namespace mv
