@@ -510,7 +510,7 @@ void GstMindVideoSrcPrivate::on_task(const mv::TaskInfo& task, bool changed) {
   else
     GST_INFO_OBJECT(self, "task %s is %s", task.task_id.c_str(), task.status_text.c_str());
   notify({PROP_STATUS});
-  post_progress(GST_PROGRESS_TYPE_CONTINUE, "Task " + task.task_id + " is " + task.status_text);
+  post_progress(GST_PROGRESS_TYPE_CONTINUE, "Task " + task.task_id + ": " + task.status_text);
   post_task_message();
 }
 
@@ -675,7 +675,7 @@ GstFlowReturn GstMindVideoSrcPrivate::ensure_download() {
   }
   notify({PROP_OUTPUT_URI});
   GST_INFO_OBJECT(self, "downloading %s", url.c_str());
-  post_progress(GST_PROGRESS_TYPE_COMPLETE, "Task " + job->task().task_id + " succeeded");
+  post_progress(GST_PROGRESS_TYPE_COMPLETE, "Task " + job->task().task_id + " succeeded; downloading its output");
 
   std::string why;
   if (!spool.open(&why)) {

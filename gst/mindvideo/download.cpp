@@ -35,12 +35,12 @@ void Downloader::stop() {
     thread_.join();
 }
 
-void Downloader::fail(Error::Kind kind, const std::string& message, unsigned http_status) {
+void Downloader::report(Error::Kind kind, const std::string& message, unsigned http_status) {
   Error e;
   e.kind = kind;
   e.message = message;
   e.http_status = http_status;
-  spool_.fail(e);
+  spool_.set_failed(e);
 }
 
 /* Sleeps before the next attempt if the policy allows one. */
@@ -75,7 +75,7 @@ void Downloader::run() {
         if (!refresh_(cancellable, &url, &e)) {
           if (cancel_.is_cancelled())
             return;
-          spool_.fail(e);
+          spool_.set_failed(e);
           return;
         }
         continue;
@@ -86,16 +86,16 @@ void Downloader::run() {
         return;
       const std::string code = std::to_string(r.status);
       if (r.status == 0)
-        fail(offset ? Error::Kind::Read : Error::Kind::OpenRead,
+        report(offset ? Error::Kind::Read : Error::Kind::OpenRead,
              "Could not download the output: " + r.error);
       else if (r.status == 401 || r.status == 403)
-        fail(Error::Kind::NotAuthorized,
+        report(Error::Kind::NotAuthorized,
              "The output host refused the download (HTTP " + code + "): " + parse_error_message(r.body),
              r.status);
       else if (r.status == 404 || r.status == 410)
-        fail(Error::Kind::NotFound, "The output is gone from its host (HTTP " + code + ")", r.status);
+        report(Error::Kind::NotFound, "The output is gone from its host (HTTP " + code + ")", r.status);
       else
-        fail(Error::Kind::Read, "The output host answered HTTP " + code + ": " + parse_error_message(r.body),
+        report(Error::Kind::Read, "The output host answered HTTP " + code + ": " + parse_error_message(r.body),
              r.status);
       return;
     }
@@ -104,7 +104,7 @@ void Downloader::run() {
     int64_t total = r.content_length;
     if (r.status == 206) {
       if (r.range_start != (int64_t)offset) {
-        fail(Error::Kind::Read, "The output host answered a Range request from byte " +
+        report(Error::Kind::Read, "The output host answered a Range request from byte " +
                                     std::to_string(offset) + " with another range");
         return;
       }
@@ -116,14 +116,14 @@ void Downloader::run() {
           return;
         if (retry_wait(&retries, Failure{}))
           continue;
-        fail(Error::Kind::Read, "The output download broke off at byte " + std::to_string(offset));
+        report(Error::Kind::Read, "The output download broke off at byte " + std::to_string(offset));
         return;
       }
     }
     if (total >= 0) {
       int64_t known = spool_.total();
       if (known >= 0 && known != total) {
-        fail(Error::Kind::Read, "The output changed size during the download (" + std::to_string(known) +
+        report(Error::Kind::Read, "The output changed size during the download (" + std::to_string(known) +
                                     " then " + std::to_string(total) + " bytes)");
         return;
       }
@@ -138,7 +138,7 @@ void Downloader::run() {
         break;
       std::string werr;
       if (!spool_.append(buffer_.data(), (size_t)n, &werr)) {
-        fail(Error::Kind::Write, werr);
+        report(Error::Kind::Write, werr);
         return;
       }
       progressed = true;
@@ -152,7 +152,7 @@ void Downloader::run() {
       return;
     }
     if (total >= 0 && written > (uint64_t)total) {
-      fail(Error::Kind::Read,
+      report(Error::Kind::Read,
            "The output host sent more bytes than it announced (" + std::to_string(total) + ")");
       return;
     }
@@ -163,7 +163,7 @@ void Downloader::run() {
       continue;
     if (cancel_.is_cancelled())
       return;
-    fail(Error::Kind::Read, "The output download stopped at byte " + std::to_string(written) +
+    report(Error::Kind::Read, "The output download stopped at byte " + std::to_string(written) +
                                 (total >= 0 ? " of " + std::to_string(total) : std::string()) + ": " +
                                 (err ? err->message : "the connection closed early"));
     return;

@@ -37,7 +37,7 @@ class Downloader {
  private:
   void run();
   bool retry_wait(int* retries, const Failure& failure);
-  void fail(Error::Kind kind, const std::string& message, unsigned http_status = 0);
+  void report(Error::Kind kind, const std::string& message, unsigned http_status = 0);
 
   HttpSession& http_;
   Spool& spool_;

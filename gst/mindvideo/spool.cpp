@@ -91,7 +91,7 @@ void Spool::finish() {
   cond_.notify_all();
 }
 
-void Spool::fail(const Error& error) {
+void Spool::set_failed(const Error& error) {
   {
     std::lock_guard<std::mutex> guard(lock_);
     failed_ = true;

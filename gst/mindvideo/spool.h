@@ -34,7 +34,7 @@ class Spool {
   bool append(const char* data, size_t len, std::string* error);
   void set_total(int64_t total);
   void finish();
-  void fail(const Error& error);
+  void set_failed(const Error& error);
 
   /* Reader side. */
   enum class State { Ready, Eos, Failed, Interrupted };
