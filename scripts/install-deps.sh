@@ -10,7 +10,7 @@ packages=(
   libsoup-3.0-dev libjson-glib-dev libvalijson-dev nlohmann-json3-dev
   # runtime: TLS for https, and the elements the demo, tests and emulator use
   glib-networking ca-certificates
-  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-base-apps gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x
   # the emulator draws prompts, some of them Chinese, on its frames
   fonts-wqy-microhei

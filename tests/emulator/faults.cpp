@@ -1,0 +1,238 @@
+/* mindvideo-emulator
+ * Copyright (C) 2026 mindvideosrc developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "faults.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace emu {
+
+namespace {
+
+struct Named {
+  const char* name;
+  int value;
+};
+
+const Named kRoutes[] = {
+    {"submit", (int)Route::Submit}, {"poll", (int)Route::Poll},         {"events", (int)Route::Events},
+    {"download", (int)Route::Download}, {"task", (int)Route::Task},
+};
+
+const Named kActions[] = {
+    {"status", (int)Action::Status},     {"delay", (int)Action::Delay},   {"hang", (int)Action::Hang},
+    {"cut", (int)Action::Cut},           {"truncate", (int)Action::Truncate}, {"slow", (int)Action::Slow},
+    {"expire", (int)Action::Expire},     {"redirect", (int)Action::Redirect}, {"fail", (int)Action::Fail},
+    {"cancel", (int)Action::Cancel},
+};
+
+template <size_t N>
+int lookup(const Named (&table)[N], const std::string& name) {
+  for (const auto& item : table)
+    if (name == item.name)
+      return item.value;
+  return -1;
+}
+
+bool action_allowed(Route route, Action action) {
+  switch (route) {
+    case Route::Submit:
+    case Route::Poll:
+    case Route::Events:
+      return action == Action::Status || action == Action::Delay || action == Action::Hang || action == Action::Cut;
+    case Route::Download:
+      return action == Action::Status || action == Action::Delay || action == Action::Hang ||
+             action == Action::Cut || action == Action::Truncate || action == Action::Slow ||
+             action == Action::Expire;
+    case Route::Task:
+      /* delay = longer processing, hang = the task never finishes. */
+      return action == Action::Redirect || action == Action::Fail || action == Action::Cancel ||
+             action == Action::Delay || action == Action::Hang;
+  }
+  return false;
+}
+
+bool check_int(const ojson& obj, const char* name, long long min, long long max, std::string* error) {
+  if (!obj.contains(name))
+    return true;
+  const ojson& v = obj[name];
+  if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > max) {
+    *error = std::string("fault rule: \"") + name + "\" must be an integer in [" + std::to_string(min) + ", " +
+             std::to_string(max) + "]";
+    return false;
+  }
+  return true;
+}
+
+bool check_type(const ojson& obj, const char* name, bool (ojson::*pred)() const noexcept, const char* what,
+                std::string* error) {
+  if (obj.contains(name) && !(obj[name].*pred)()) {
+    *error = std::string("fault rule: \"") + name + "\" must be " + what;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+const char* route_name(Route route) {
+  for (const auto& item : kRoutes)
+    if (item.value == (int)route)
+      return item.name;
+  return "?";
+}
+
+const char* action_name(Action action) {
+  for (const auto& item : kActions)
+    if (item.value == (int)action)
+      return item.name;
+  return "?";
+}
+
+int FaultRule::get_int(const char* name, int def) const {
+  auto it = params.find(name);
+  return it != params.end() && it->is_number() ? (int)it->get<double>() : def;
+}
+
+double FaultRule::get_double(const char* name, double def) const {
+  auto it = params.find(name);
+  return it != params.end() && it->is_number() ? it->get<double>() : def;
+}
+
+std::string FaultRule::get_string(const char* name, const std::string& def) const {
+  auto it = params.find(name);
+  if (it == params.end())
+    return def;
+  if (it->is_string())
+    return it->get<std::string>();
+  if (it->is_number())
+    return dump(*it);
+  return def;
+}
+
+bool FaultRule::get_bool(const char* name, bool def) const {
+  auto it = params.find(name);
+  return it != params.end() && it->is_boolean() ? it->get<bool>() : def;
+}
+
+std::optional<FaultRule> parse_fault_rule(const ojson& obj, std::string* error) {
+  if (!obj.is_object()) {
+    *error = "fault rule must be a JSON object";
+    return std::nullopt;
+  }
+  if (!obj.contains("route") || !obj["route"].is_string()) {
+    *error = "fault rule needs a \"route\": submit, poll, events, download or task";
+    return std::nullopt;
+  }
+  if (!obj.contains("action") || !obj["action"].is_string()) {
+    *error = "fault rule needs an \"action\"";
+    return std::nullopt;
+  }
+  int route = lookup(kRoutes, obj["route"].get<std::string>());
+  if (route < 0) {
+    *error = "fault rule: unknown route \"" + obj["route"].get<std::string>() + "\"";
+    return std::nullopt;
+  }
+  int action = lookup(kActions, obj["action"].get<std::string>());
+  if (action < 0 || !action_allowed((Route)route, (Action)action)) {
+    *error = "fault rule: action \"" + obj["action"].get<std::string>() + "\" is not valid for route \"" +
+             obj["route"].get<std::string>() + "\"";
+    return std::nullopt;
+  }
+  if (!check_int(obj, "count", -1, G_MAXINT, error) || !check_int(obj, "after", 0, G_MAXINT, error) ||
+      !check_int(obj, "status", 100, 599, error) || !check_int(obj, "ms", 0, 3600 * 1000, error) ||
+      !check_int(obj, "bytes", 0, G_MAXINT, error) || !check_int(obj, "bytes_per_sec", 1, G_MAXINT, error) ||
+      !check_int(obj, "hops", 1, 20, error) || !check_int(obj, "retry_after_ms", 0, G_MAXINT, error) ||
+      !check_type(obj, "message", &ojson::is_string, "a string", error) ||
+      !check_type(obj, "code", &ojson::is_string, "a string", error) ||
+      !check_type(obj, "after_processing", &ojson::is_boolean, "a boolean", error) ||
+      !check_type(obj, "cross_origin", &ojson::is_boolean, "a boolean", error) ||
+      !check_type(obj, "method", &ojson::is_string, "a string", error) ||
+      !check_type(obj, "model", &ojson::is_string, "a string", error) ||
+      !check_type(obj, "task_id", &ojson::is_string, "a string", error))
+    return std::nullopt;
+  if (obj.contains("retry_after") && !obj["retry_after"].is_string() && !obj["retry_after"].is_number_integer()) {
+    *error = "fault rule: \"retry_after\" must be a string (or an integer number of seconds)";
+    return std::nullopt;
+  }
+  if (obj.contains("count") && obj["count"].get<long long>() == 0) {
+    *error = "fault rule: \"count\" must be positive, or -1 for forever";
+    return std::nullopt;
+  }
+
+  FaultRule rule;
+  rule.route = (Route)route;
+  rule.action = (Action)action;
+  rule.params = obj;
+  rule.count = rule.get_int("count", 1);
+  rule.after = rule.get_int("after", 0);
+  rule.method = rule.get_string("method", "");
+  rule.model = rule.get_string("model", "");
+  rule.task_id = rule.get_string("task_id", "");
+  return rule;
+}
+
+bool FaultList::add(const ojson& doc, std::string* error) {
+  std::vector<FaultRule> parsed;
+  if (doc.is_object() && doc.contains("rules")) {
+    if (!doc["rules"].is_array()) {
+      *error = "\"rules\" must be an array";
+      return false;
+    }
+    for (const auto& item : doc["rules"]) {
+      auto rule = parse_fault_rule(item, error);
+      if (!rule)
+        return false;
+      parsed.push_back(std::move(*rule));
+    }
+  } else {
+    auto rule = parse_fault_rule(doc, error);
+    if (!rule)
+      return false;
+    parsed.push_back(std::move(*rule));
+  }
+  rules_.insert(rules_.end(), parsed.begin(), parsed.end());
+  return true;
+}
+
+std::optional<FaultRule> FaultList::take(const FaultContext& ctx) {
+  for (auto it = rules_.begin(); it != rules_.end(); ++it) {
+    FaultRule& rule = *it;
+    if (rule.route != ctx.route)
+      continue;
+    if (!rule.method.empty() && g_ascii_strcasecmp(rule.method.c_str(), ctx.method.c_str()) != 0)
+      continue;
+    if (!rule.model.empty() && rule.model != ctx.model)
+      continue;
+    if (!rule.task_id.empty() && rule.task_id != ctx.task_id)
+      continue;
+    if (rule.after > 0) {
+      /* This request is one of the first M that pass untouched. */
+      rule.after--;
+      continue;
+    }
+    FaultRule applied = rule;
+    if (rule.count > 0 && --rule.count == 0)
+      rules_.erase(it);
+    return applied;
+  }
+  return std::nullopt;
+}
+
+ojson FaultList::to_json() const {
+  ojson list = ojson::array();
+  for (const auto& rule : rules_) {
+    ojson item = rule.params;
+    item["count"] = rule.count;
+    item["after"] = rule.after;
+    list.push_back(item);
+  }
+  ojson out = ojson::object();
+  out["rules"] = list;
+  out["count"] = rules_.size();
+  return out;
+}
+
+}  // namespace emu
