@@ -12,13 +12,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-bash scripts/install-deps.sh
-
+bash scripts/build.sh
 builddir=${MINDVIDEO_BUILDDIR:-build}
-if [ ! -f "$builddir/build.ninja" ]; then
-  meson setup "$builddir"
-fi
-meson compile -C "$builddir"
 
 # Use the element from the build tree, without installing it.
 export GST_PLUGIN_PATH="$root/$builddir/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"

@@ -195,7 +195,9 @@ struct GstMindVideoSrcPrivate final : public mv::JobObserver {
   void post_task_message();
   void post_error(const mv::Error& error);
   GstFlowReturn ensure_download();
+  GstFlowReturn wait_bytes(guint64 offset, guint64 want, uint64_t* available);
   GstFlowReturn set_type();
+  mv::Error task_error(mv::Error::Kind kind, const std::string& message) const;
   void notify(std::initializer_list<int> props);
 };
 
@@ -679,7 +681,7 @@ GstFlowReturn GstMindVideoSrcPrivate::ensure_download() {
 
   std::string why;
   if (!spool.open(&why)) {
-    post_error(mv::Error{mv::Error::Kind::Write, why, 0, job->task().task_id, job->task().status_text});
+    post_error(task_error(mv::Error::Kind::Write, why));
     return GST_FLOW_ERROR;
   }
   mv::Job* j = job.get();
@@ -691,23 +693,38 @@ GstFlowReturn GstMindVideoSrcPrivate::ensure_download() {
   return GST_FLOW_OK;
 }
 
-/* Typefinds the first bytes and sets caps, so that decodebin or a demuxer
- * can follow, and publishes the size for seeking. */
-GstFlowReturn GstMindVideoSrcPrivate::set_type() {
-  uint64_t available = 0;
-  switch (spool.wait(0, TYPEFIND_BYTES, &available)) {
+/* An error about the current task. */
+mv::Error GstMindVideoSrcPrivate::task_error(mv::Error::Kind kind, const std::string& message) const {
+  return mv::Error{kind, message, 0, job->task().task_id, job->task().status_text};
+}
+
+/* Waits until `want` bytes from `offset` are spooled (fewer at the end). */
+GstFlowReturn GstMindVideoSrcPrivate::wait_bytes(guint64 offset, guint64 want, uint64_t* available) {
+  switch (spool.wait(offset, want, available)) {
     case mv::Spool::State::Interrupted:
       return GST_FLOW_FLUSHING;
+    case mv::Spool::State::Eos:
+      return GST_FLOW_EOS;
     case mv::Spool::State::Failed:
       post_error(spool.error());
-      return GST_FLOW_ERROR;
-    case mv::Spool::State::Eos:
-      post_error(mv::Error{mv::Error::Kind::Read, "The output of task " + job->task().task_id + " is empty",
-                           0, job->task().task_id, job->task().status_text});
       return GST_FLOW_ERROR;
     case mv::Spool::State::Ready:
       break;
   }
+  return GST_FLOW_OK;
+}
+
+/* Typefinds the first bytes and sets caps, so that decodebin or a demuxer
+ * can follow, and publishes the size for seeking. */
+GstFlowReturn GstMindVideoSrcPrivate::set_type() {
+  uint64_t available = 0;
+  GstFlowReturn ret = wait_bytes(0, TYPEFIND_BYTES, &available);
+  if (ret == GST_FLOW_EOS) {
+    post_error(task_error(mv::Error::Kind::Read, "The output of task " + job->task().task_id + " is empty"));
+    return GST_FLOW_ERROR;
+  }
+  if (ret != GST_FLOW_OK)
+    return ret;
   std::vector<guint8> head(MIN(available, (uint64_t)TYPEFIND_BYTES));
   int64_t n = spool.read(0, head.data(), head.size());
   if (n > 0) {
@@ -744,28 +761,22 @@ static GstFlowReturn gst_mind_video_src_fill(GstBaseSrc* bsrc, guint64 offset, g
     return ret;
 
   uint64_t available = 0;
-  switch (priv->spool.wait(offset, length, &available)) {
-    case mv::Spool::State::Interrupted:
-      return GST_FLOW_FLUSHING;
-    case mv::Spool::State::Eos:
+  if ((ret = priv->wait_bytes(offset, length, &available)) != GST_FLOW_OK) {
+    if (ret == GST_FLOW_EOS)
       GST_DEBUG_OBJECT(self, "EOS at offset %" G_GUINT64_FORMAT, offset);
-      return GST_FLOW_EOS;
-    case mv::Spool::State::Failed:
-      priv->post_error(priv->spool.error());
-      return GST_FLOW_ERROR;
-    case mv::Spool::State::Ready:
-      break;
+    return ret;
   }
 
   GstMapInfo map;
-  if (!gst_buffer_map(buf, &map, GST_MAP_WRITE))
+  if (!gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
+    priv->post_error(priv->task_error(mv::Error::Kind::Read, "Could not map an output buffer"));
     return GST_FLOW_ERROR;
+  }
   size_t want = (size_t)MIN((uint64_t)MIN(length, map.size), available);
   int64_t n = priv->spool.read(offset, map.data, want);
   gst_buffer_unmap(buf, &map);
   if (n <= 0) {
-    priv->post_error(mv::Error{mv::Error::Kind::Read, "Could not read back the spooled output", 0,
-                               priv->job->task().task_id, priv->job->task().status_text});
+    priv->post_error(priv->task_error(mv::Error::Kind::Read, "Could not read back the spooled output"));
     return GST_FLOW_ERROR;
   }
   gst_buffer_set_size(buf, n);

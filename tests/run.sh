@@ -5,11 +5,6 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-bash scripts/install-deps.sh
-
+bash scripts/build.sh
 builddir=${MINDVIDEO_BUILDDIR:-build}
-if [ ! -f "$builddir/build.ninja" ]; then
-  meson setup "$builddir" -Dtests=enabled
-fi
-meson compile -C "$builddir"
 meson test -C "$builddir" --print-errorlogs "$@"
