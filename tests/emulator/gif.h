@@ -2,16 +2,20 @@
  * Copyright (C) 2026 mindvideosrc developers
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * A minimal animated GIF89a writer. Debian 12's gst-libav registers no
+ * Animated GIF89a output on giflib. Debian 12's gst-libav registers no
  * avenc_gif (and no GIF muxer), so frames rendered by a GStreamer pipeline are
- * quantised to a fixed 6x7x6 colour cube and LZW-compressed here.
+ * mapped here onto a fixed 6x7x6 colour cube (no per-frame quantisation) and
+ * giflib writes the file: screen descriptor, NETSCAPE2.0 looping, a graphics
+ * control extension with the delay per frame, and the LZW image data.
  */
 #pragma once
 
 #include <glib.h>
 
-#include <cstdio>
 #include <string>
+#include <vector>
+
+struct GifFileType;  // giflib's <gif_lib.h>, included by gif.cpp only
 
 namespace emu {
 
@@ -26,14 +30,18 @@ class GifWriter {
   bool open(const std::string& path, int width, int height, int delay_cs, std::string* error);
   /* Appends one frame of packed 4-byte pixels (R, G, B, x) with `stride` bytes per row. */
   bool add_frame_rgbx(const guint8* data, int stride);
-  /* Writes the trailer and closes the file. */
+  /* Writes the trailer and closes the file; reports the first error of
+   * add_frame_rgbx() too. */
   bool close(std::string* error);
   int frames() const { return frames_; }
 
  private:
-  FILE* file_ = nullptr;
+  GifFileType* gif_ = nullptr;
+  std::string path_;
+  std::vector<guint8> row_;  // one row of palette indices
   int width_ = 0, height_ = 0, delay_cs_ = 10, frames_ = 0;
   bool failed_ = false;
+  std::string frame_error_;
 };
 
 }  // namespace emu
