@@ -182,12 +182,17 @@ struct GstMindVideoSrcPrivate final : public mv::JobObserver {
   std::unique_ptr<mv::Downloader> downloader;
   std::string api_key; /* resolved, for redacting texts we post */
   std::string model;
+  /* The key made when the user set none, and the request it was made for:
+   * a restart of the same request reuses it, so the server hands back the
+   * task it already charged for instead of a second one. start() only. */
+  std::string auto_key;
+  std::string auto_key_request;
   bool downloading = false;
   bool typed = false;
   std::atomic<bool> progress_open{false};
 
   /* mv::JobObserver, called on the streaming thread. */
-  void on_start(bool attaching) override;
+  void on_start(const std::string& task_id) override;
   void on_task(const mv::TaskInfo& task, bool changed) override;
   void on_warning(const std::string& message) override;
 
@@ -290,13 +295,17 @@ static void gst_mind_video_src_class_init(GstMindVideoSrcClass* klass) {
    * GstMindVideoSrc:idempotency-key:
    *
    * The Idempotency-Key of the submission, sent with every retry of it.
-   * When unset, a fresh UUIDv4 is made for each run and can be read back
-   * once the task is submitted. Running again with the same key picks up
-   * the same task without a second charge.
+   * When unset, a fresh UUIDv4 is made for the run and can be read back
+   * once the task is submitted; the element keeps it while api-url, model,
+   * prompt and input stay the same, so stopping and restarting it picks up
+   * the task already paid for. Running again with the same key (in another
+   * process, after a crash) does the same. Not used with
+   * #GstMindVideoSrc:task-id.
    */
   properties[PROP_IDEMPOTENCY_KEY] = g_param_spec_string(
       "idempotency-key", "Idempotency key",
-      "Idempotency-Key of the submission (default: a fresh UUIDv4 per run, readable after submission)",
+      "Idempotency-Key of the submission (default: a fresh UUIDv4 per run, kept across restarts of the same "
+      "request, readable after submission)",
       nullptr, rw);
   /**
    * GstMindVideoSrc:task-id:
@@ -471,16 +480,19 @@ void GstMindVideoSrcPrivate::post_task_message() {
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
-void GstMindVideoSrcPrivate::on_start(bool attaching) {
-  std::string key, task_id;
+void GstMindVideoSrcPrivate::on_start(const std::string& task_id) {
+  if (!task_id.empty()) {
+    GST_INFO_OBJECT(self, "attaching to task %s", task_id.c_str());
+    post_progress(GST_PROGRESS_TYPE_START, "Attaching to task " + task_id);
+    return;
+  }
+  std::string key;
   {
     std::lock_guard<std::mutex> guard(state_lock);
     key = state.idempotency_key;
-    task_id = state.task_id;
   }
-  GST_INFO_OBJECT(self, "%s (idempotency key %s)", attaching ? "attaching" : "submitting", key.c_str());
-  post_progress(GST_PROGRESS_TYPE_START, attaching ? "Attaching to task " + task_id
-                                                   : "Submitting a task to model " + model);
+  GST_INFO_OBJECT(self, "submitting with idempotency key %s", key.c_str());
+  post_progress(GST_PROGRESS_TYPE_START, "Submitting a task to model " + model + " (idempotency-key " + key + ")");
   notify({PROP_IDEMPOTENCY_KEY});
 }
 
@@ -567,7 +579,18 @@ static gboolean gst_mind_video_src_start(GstBaseSrc* bsrc) {
   js.api_url = s.api_url.empty() ? env_or("MINDVIDEO_API_URL", DEFAULT_API_URL) : s.api_url;
   js.api_key = s.api_key.empty() ? env_or("MINDVIDEO_API_KEY", "") : s.api_key;
   js.request = {s.model, s.prompt, s.input};
-  js.idempotency_key = s.idempotency_key.empty() ? mv::new_idempotency_key() : s.idempotency_key;
+  if (!s.task_id.empty()) {
+    js.idempotency_key.clear(); /* attaching: nothing is submitted */
+  } else if (!s.idempotency_key.empty()) {
+    js.idempotency_key = s.idempotency_key;
+  } else {
+    const std::string request = js.api_url + '\n' + s.model + '\n' + s.prompt + '\n' + s.input;
+    if (priv->auto_key.empty() || priv->auto_key_request != request) {
+      priv->auto_key = mv::new_idempotency_key();
+      priv->auto_key_request = request;
+    }
+    js.idempotency_key = priv->auto_key;
+  }
   js.task_id = s.task_id;
   js.output_index = s.output_index;
   js.poll_interval_ms = s.poll_interval;
@@ -607,20 +630,15 @@ static gboolean gst_mind_video_src_stop(GstBaseSrc* bsrc) {
    * possibly the job. */
   priv->downloader.reset();
   priv->spool.close();
+  if (priv->progress_open && priv->job) {
+    priv->post_progress(GST_PROGRESS_TYPE_CANCELED,
+                        priv->job->task().task_id.empty()
+                            ? "Stopped before the task was submitted"
+                            : "Stopped while task " + priv->job->task().task_id + " was running; run again with " +
+                                  priv->job->resume_hint() + " to pick it up");
+  }
   priv->job.reset();
   priv->http.reset();
-  if (priv->progress_open) {
-    std::string task_id, key;
-    {
-      std::lock_guard<std::mutex> guard(priv->state_lock);
-      task_id = priv->state.task_id;
-      key = priv->state.idempotency_key;
-    }
-    priv->post_progress(GST_PROGRESS_TYPE_CANCELED,
-                        task_id.empty() ? "Stopped before the task was submitted"
-                                        : "Stopped while task " + task_id + " was running; run again with "
-                                          "idempotency-key=" + key + " to pick it up");
-  }
   GST_DEBUG_OBJECT(self, "stopped");
   return TRUE;
 }
@@ -705,9 +723,13 @@ GstFlowReturn GstMindVideoSrcPrivate::wait_bytes(guint64 offset, guint64 want, u
       return GST_FLOW_FLUSHING;
     case mv::Spool::State::Eos:
       return GST_FLOW_EOS;
-    case mv::Spool::State::Failed:
-      post_error(spool.error());
+    case mv::Spool::State::Failed: {
+      mv::Error error = spool.error();
+      error.task_id = job->task().task_id;
+      error.status = job->task().status_text;
+      post_error(error);
       return GST_FLOW_ERROR;
+    }
     case mv::Spool::State::Ready:
       break;
   }
@@ -725,6 +747,14 @@ GstFlowReturn GstMindVideoSrcPrivate::set_type() {
   }
   if (ret != GST_FLOW_OK)
     return ret;
+  if (spool.total() < 0) {
+    /* No size announced (chunked transfer): demuxers such as qtdemux only
+     * seek in a stream of known size, and a moov at the end of an MP4 over
+     * 10 MB needs that seek. Start once the whole output is spooled. */
+    GST_INFO_OBJECT(self, "the output host announced no size; streaming once the download is complete");
+    if ((ret = wait_bytes(0, G_MAXUINT64, &available)) != GST_FLOW_OK)
+      return ret;
+  }
   std::vector<guint8> head(MIN(available, (uint64_t)TYPEFIND_BYTES));
   int64_t n = spool.read(0, head.data(), head.size());
   if (n > 0) {

@@ -4,6 +4,10 @@
  */
 #include "api.h"
 
+#include "inputs.h"
+#include "log.h"
+#include "schema.h"
+
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
@@ -236,15 +240,47 @@ bool build_submit_body(const RequestSettings& settings, std::string* body, std::
     *error = "No prompt set: set the 'prompt' property, or a \"prompt\" field in 'input'";
     return false;
   }
+  /* Checked here, on the user's machine, before anything is charged. */
+  const std::vector<std::string> dirs = schema_search_path();
+  const std::string schema_file = find_schema_file(settings.model, dirs);
+  std::unique_ptr<ModelSchema> schema;
+  if (schema_file.empty()) {
+    std::string where;
+    for (const auto& d : dirs)
+      where += (where.empty() ? "" : ", ") + d;
+    MV_WARNING("no schema for model '%s' in %s: sending its input unvalidated, the server decides",
+               settings.model.c_str(), where.empty() ? "(no directory)" : where.c_str());
+  } else {
+    std::string why;
+    schema = ModelSchema::from_file(schema_file, &why);
+    if (!schema) {
+      *error = "The schema of model " + settings.model + " is unreadable: " + why;
+      return false;
+    }
+  }
+  if (!inline_local_files(&input, settings.model, schema.get(), error))
+    return false;
+
   json request = json::object();
   request["model"] = settings.model;
   request["input"] = std::move(input);
+  std::string text;
   try {
-    *body = request.dump();
+    text = request.dump();
   } catch (const json::exception&) {
     *error = "The prompt, model or input holds text that is not valid UTF-8";
     return false;
   }
+  if (schema) {
+    std::vector<std::string> violations = schema->validate(request["input"].dump());
+    if (!violations.empty()) {
+      *error = settings.model + ": ";
+      for (size_t i = 0; i < violations.size(); i++)
+        *error += (i ? "; " : "") + violations[i];
+      return false;
+    }
+  }
+  *body = std::move(text);
   return true;
 }
 
@@ -290,7 +326,9 @@ std::string new_idempotency_key() {
 }
 
 std::string redact(const std::string& text, const std::string& secret) {
-  if (secret.empty())
+  /* Real keys are long (mv_live_...); redacting a few letters would only
+   * garble every text they happen to occur in. */
+  if (secret.size() < kMinRedactedSecret)
     return text;
   std::string out = text;
   for (size_t pos = out.find(secret); pos != std::string::npos; pos = out.find(secret, pos + 3))

@@ -58,9 +58,11 @@ struct RequestSettings {
 };
 
 /* Builds the exact POST body {"model": .., "input": {prompt + input fields}}.
- * Nothing is added beyond what the user gave. Returns false with a message
- * naming the problem when the model or prompt is missing or `input` is not a
- * JSON object. */
+ * Nothing is added beyond what the user gave, but local files in URL fields
+ * become data URIs (see inputs.h). When the model has a schema (see
+ * schema.h) the input must pass it. Returns false with a message naming
+ * every problem: missing model or prompt, `input` not a JSON object, each
+ * schema violation. No network I/O. */
 bool build_submit_body(const RequestSettings& settings, std::string* body, std::string* error);
 
 /* {api}/api/v1/tasks, {api}/api/v1/tasks/{id}, {api}/api/v1/tasks/{id}/events.
@@ -76,7 +78,9 @@ bool is_http_url(const std::string& url);
 std::string new_idempotency_key();
 
 /* `text` with every occurrence of `secret` replaced, so that a server that
- * echoes the API key back cannot make us print it. */
+ * echoes the API key back cannot make us print it. Secrets shorter than
+ * kMinRedactedSecret are left alone: no real key is that short. */
+constexpr size_t kMinRedactedSecret = 8;
 std::string redact(const std::string& text, const std::string& secret);
 
 }  // namespace mv

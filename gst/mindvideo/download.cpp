@@ -5,6 +5,7 @@
 #include "download.h"
 
 #include "api.h"
+#include "log.h"
 
 #include <glib.h>
 
@@ -110,8 +111,14 @@ void Downloader::run() {
       }
       total = r.range_total;
     } else if (offset > 0) {
-      /* The host ignored Range and sent everything: skip what we have. */
-      if (g_input_stream_skip(in, (gsize)offset, cancellable, nullptr) != (gssize)offset) {
+      /* The host ignored Range and sent everything: skip what we have.
+       * A skip may stop short (at what libsoup had buffered); go on. */
+      uint64_t skipped = 0;
+      gssize n = 0;
+      while (skipped < offset &&
+             (n = g_input_stream_skip(in, (gsize)(offset - skipped), cancellable, nullptr)) > 0)
+        skipped += (uint64_t)n;
+      if (skipped != offset) {
         if (cancel_.is_cancelled())
           return;
         if (retry_wait(&retries, Failure{}))
@@ -146,8 +153,14 @@ void Downloader::run() {
     if (cancel_.is_cancelled())
       return;
 
+    /* Judge completeness by the size announced by any response so far: a
+     * 206 may give "*" for the total. */
+    total = spool_.total();
     const uint64_t written = spool_.written();
     if (!err && (total < 0 || written == (uint64_t)total)) {
+      if (total < 0)
+        MV_INFO("output ended after %" G_GUINT64_FORMAT " bytes; the host announced no size to check it against",
+                written);
       spool_.finish();
       return;
     }

@@ -101,9 +101,16 @@ Error Job::http_error(const HttpResponse& r, bool submitting) const {
     e.message = "The MindVideo API refused the request (" + code_text(r.status) + ")" + server;
   } else {
     e.kind = Error::Kind::Read;
-    e.message = "The MindVideo API kept failing (" + code_text(r.status) + ")" + server;
+    e.message = "The MindVideo API failed (" + code_text(r.status) + ")" + server;
   }
   return e;
+}
+
+std::string Job::resume_hint() const {
+  if (settings_.idempotency_key.empty()) /* attached: no key was ever sent */
+    return "task-id=" + task_.task_id;
+  return "idempotency-key=" + settings_.idempotency_key +
+         (task_.task_id.empty() ? std::string() : " or task-id=" + task_.task_id);
 }
 
 Error Job::timeout_error() const {
@@ -113,14 +120,13 @@ Error Job::timeout_error() const {
   e.status = task_.status_text;
   const std::string limit = std::to_string(settings_.timeout_s) + " s";
   if (task_.task_id.empty()) {
-    e.message = "Could not submit the task within the timeout of " + limit +
-                ". Run again with idempotency-key=" + settings_.idempotency_key +
-                ": if the task was created meanwhile, it is picked up without a second charge";
+    e.message = "Could not submit the task within the timeout of " + limit + ". Run again with " + resume_hint() +
+                " and the same model, prompt and input: if the task was created meanwhile, it is picked up "
+                "without a second charge";
   } else {
     e.message = "Task '" + task_.task_id + "' did not finish within the timeout of " + limit +
                 " (status: " + (task_.status_text.empty() ? "unknown" : task_.status_text) +
-                "). It may still complete: run again with idempotency-key=" + settings_.idempotency_key +
-                " or task-id=" + task_.task_id + " to pick it up without paying again";
+                "). It may still complete: run again with " + resume_hint() + " to pick it up without paying again";
   }
   return e;
 }
@@ -145,7 +151,7 @@ Job::Result Job::run(Error* error) {
       deadline_us_ = g_get_monotonic_time() + (int64_t)settings_.timeout_s * G_USEC_PER_SEC;
     if (!settings_.task_id.empty())
       task_.task_id = settings_.task_id;
-    observer_.on_start(!settings_.task_id.empty());
+    observer_.on_start(settings_.task_id);
   }
   if (!output_url_.empty())
     return Result::Ready;

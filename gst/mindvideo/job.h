@@ -25,8 +25,8 @@ struct JobSettings {
   std::string api_url;
   std::string api_key;
   RequestSettings request;
-  std::string idempotency_key;
-  std::string task_id; /* attach to this task instead of submitting */
+  std::string idempotency_key; /* empty when attaching */
+  std::string task_id;         /* attach to this task instead of submitting */
   unsigned output_index = 0;
   unsigned poll_interval_ms = 1000;
   unsigned timeout_s = 1800; /* 0: no deadline */
@@ -36,8 +36,8 @@ struct JobSettings {
 class JobObserver {
  public:
   virtual ~JobObserver() = default;
-  /* Before the first POST, or the first GET of an attached task. */
-  virtual void on_start(bool attaching) = 0;
+  /* Before the first POST, or the first GET of the attached `task_id`. */
+  virtual void on_start(const std::string& task_id) = 0;
   /* After every task the API returned; `changed` when its status moved. */
   virtual void on_task(const TaskInfo& task, bool changed) = 0;
   /* Something the user should know that does not stop the task. */
@@ -58,6 +58,8 @@ class Job {
   Result run(Error* error);
 
   const TaskInfo& task() const { return task_; }
+  /* How to pick this task up again: "idempotency-key=... or task-id=...". */
+  std::string resume_hint() const;
   const std::string& output_url() const { return output_url_; }
 
   /* One fresh GET of the task for a new URL of the chosen output. Safe to

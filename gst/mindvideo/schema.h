@@ -25,10 +25,16 @@ class ModelSchema {
   /* Reads and compiles a schema file. */
   static std::unique_ptr<ModelSchema> from_file(const std::string& path, std::string* error);
 
-  /* Validates a JSON document (text). Returns one human-readable line per
-   * violation; empty when the document is valid. Text that is not JSON is
-   * itself reported as a violation. */
+  /* Validates a JSON document (text). Returns one sentence per violation,
+   * naming the field, the bad value and what is allowed, e.g.
+   * "n = 5 is above the maximum 4", in the order the fields were written;
+   * empty when the document is valid. Text that is not JSON is itself a
+   * violation. */
   std::vector<std::string> validate(const std::string& json_text) const;
+
+  /* Whether the property (or, for an array, its items) admits a data: URI,
+   * so that a local file may be inlined there. */
+  bool accepts_data_uri(const std::string& property) const;
 
   /* The names listed under the schema's top-level `properties`. */
   const std::vector<std::string>& property_names() const;

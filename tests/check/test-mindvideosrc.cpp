@@ -20,20 +20,9 @@
 /* Last: its fail() macro clashes with C++ library headers. */
 #include <gst/check/gstcheck.h>
 
+#include "check-helpers.h"
+
 #define API_KEY "mv_test_key"
-
-/* std::string or C string on either side; temporaries live through the check. */
-#define assert_str(actual, expected)                                  \
-  do {                                                                \
-    const std::string _actual = (actual), _expected = (expected);     \
-    fail_unless_equals_string(_actual.c_str(), _expected.c_str());    \
-  } while (0)
-
-#define assert_contains(haystack, needle)                                                       \
-  do {                                                                                          \
-    const std::string _h = (haystack), _n = (needle);                                           \
-    fail_unless(_h.find(_n) != std::string::npos, "'%s' does not contain '%s'", _h.c_str(), _n.c_str()); \
-  } while (0)
 
 namespace {
 
@@ -219,6 +208,14 @@ std::string src_string(GstElement* pipeline, const char* prop) {
   std::string out = v ? v : "";
   g_free(v);
   return out;
+}
+
+bool has_status(GstElement* src, const char* status) {
+  gchar* s = nullptr;
+  g_object_get(src, "status", &s, nullptr);
+  bool yes = s && g_str_equal(s, status);
+  g_free(s);
+  return yes;
 }
 
 std::string read_file(const std::string& path) {
@@ -666,14 +663,16 @@ GST_START_TEST(test_conflict_and_rejection) {
     }
     gst_object_unref(pipeline);
   }
-  /* The server's own validation message reaches the user. */
-  GstElement* pipeline = make_pipeline(emu.get(), "gemini-3-1-flash-image-preview", "too many", R"({"n":9})",
+  /* The server's own validation message reaches the user (the element
+   * validates first, so the server's 422 is injected). */
+  fail_unless(emu->add_fault(R"({"route":"submit","action":"status","status":422,"message":"n must be at most 4"})"));
+  GstElement* pipeline = make_pipeline(emu.get(), "gemini-3-1-flash-image-preview", "too many", R"({"n":2})",
                                        "fakesink name=sink");
   Run run;
   play(pipeline, &run);
   fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS), "%s", run.message().c_str());
   assert_contains(run.message(), "HTTP 422");
-  assert_contains(run.message(), "n");
+  assert_contains(run.message(), "n must be at most 4");
   fail_unless_equals_int(emu->ledger_count(), 1);
   gst_object_unref(pipeline);
 }
@@ -776,6 +775,125 @@ GST_START_TEST(test_resume_by_key_and_attach_by_task_id) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_restart_reuses_the_task) {
+  auto emu = start_emulator({"--processing-ms", "1500"});
+  GstElement* pipeline = make_pipeline(emu.get(), "gpt-image-2", "once", nullptr, "fakesink name=sink");
+  GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+  /* Stopped mid-task through READY, as players do on Stop then Play. */
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  for (int i = 0; i < 3000 && !has_status(src, "processing"); i++)
+    g_usleep(10 * 1000);
+  fail_unless(has_status(src, "processing"));
+  std::string key = src_string(pipeline, "idempotency-key");
+  std::string task_id = src_string(pipeline, "task-id");
+  gst_element_set_state(pipeline, GST_STATE_READY);
+  Run run;
+  play(pipeline, &run);
+  fail_unless(run.eos, "no EOS: %s", run.message().c_str());
+  /* The same request: the same key, the same task, one charge. */
+  assert_str(src_string(pipeline, "idempotency-key"), key);
+  assert_str(src_string(pipeline, "task-id"), task_id);
+  fail_unless_equals_int(emu->ledger_count(), 1);
+
+  /* A different request gets a key of its own. */
+  g_object_set(src, "prompt", "twice", nullptr);
+  Run second;
+  play(pipeline, &second);
+  fail_unless(second.eos, "no EOS: %s", second.message().c_str());
+  fail_if(src_string(pipeline, "idempotency-key") == key);
+  fail_unless_equals_int(emu->ledger_count(), 2);
+  gst_object_unref(src);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_download_resumes_on_a_host_without_range) {
+  auto emu = start_emulator();
+  /* Cut at 100 kB, then a host that answers Range with the whole file. */
+  fail_unless(emu->add_fault(R"({"rules":[
+      {"route":"download","action":"truncate","bytes":100000,"method":"GET"},
+      {"route":"download","action":"ignore_range","method":"GET"}]})"));
+  GstElement* pipeline = make_pipeline(emu.get(), "veo3-1-quality", "resume", nullptr, "fakesink name=sink");
+  Run run;
+  play(pipeline, &run, 90, true);
+  fail_unless(run.eos, "no EOS: %s", run.message().c_str());
+  auto files = emu->task_files(src_string(pipeline, "task-id"));
+  fail_unless_equals_int(files.size(), 1);
+  std::string served = read_file(files[0]);
+  fail_unless(served.size() > 100000);
+  fail_unless(run.data == served, "the resumed download differs from the served file");
+  auto log = request_log(emu.get());
+  fail_unless_equals_int(count_requests(log, "cdn", "GET"), 2);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_large_mp4_without_content_length) {
+  auto emu = start_emulator();
+  fail_unless(emu->set_config(R"({"video_bitrate_kbps":14000})"));
+  fail_unless(emu->add_fault(R"({"route":"download","action":"no_length","method":"GET"})"));
+  GstElement* pipeline = make_pipeline(emu.get(), "veo3-1-quality", "no length", R"({"resolution":"720p"})",
+                                       "decodebin ! video/x-raw ! fakesink name=sink sync=false");
+  Run run;
+  play(pipeline, &run, 180);
+  fail_unless(run.eos, "no EOS: %s", run.message().c_str());
+  fail_unless_equals_int(run.buffers, 8 * 24);
+  auto files = emu->task_files(src_string(pipeline, "task-id"));
+  fail_unless(read_file(files[0]).size() > 10 * 1000 * 1000);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_download_error_names_the_task) {
+  auto emu = start_emulator();
+  /* Every download cut: the error must still say which task. */
+  fail_unless(emu->add_fault(R"({"route":"download","action":"cut","count":-1})"));
+  GstElement* pipeline = make_pipeline(emu.get(), "gpt-image-2", "cut", nullptr, "fakesink name=sink");
+  GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+  g_object_set(src, "retries", 1, nullptr);
+  gst_object_unref(src);
+  Run run;
+  play(pipeline, &run);
+  fail_unless(run.error != nullptr, "no error");
+  fail_unless(run.error->domain == GST_RESOURCE_ERROR, "%s", run.message().c_str());
+  assert_str(g_value_get_string(detail(run, "task-id")), src_string(pipeline, "task-id"));
+  assert_str(g_value_get_string(detail(run, "status")), "succeeded");
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_attach_names_no_key) {
+  auto emu = start_emulator({"--processing-ms", "120000"});
+  /* A task that will not finish in time, attached by id. */
+  guint status = 0;
+  fail_unless(emu->post_json("/_emulator/faults", R"({"route":"task","action":"hang"})", &status));
+  GstElement* first = make_pipeline(emu.get(), "gpt-image-2", "slow", nullptr, "fakesink name=sink");
+  GstElement* src = gst_bin_get_by_name(GST_BIN(first), "src");
+  gst_element_set_state(first, GST_STATE_PLAYING);
+  for (int i = 0; i < 3000 && !has_status(src, "queued"); i++)
+    g_usleep(10 * 1000);
+  std::string task_id = src_string(first, "task-id");
+  gst_object_unref(src);
+  gst_element_set_state(first, GST_STATE_NULL);
+  gst_object_unref(first);
+  fail_if(task_id.empty());
+
+  GstElement* pipeline = gst_parse_launch("mindvideosrc name=src timeout=1 ! fakesink", nullptr);
+  src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+  g_object_set(src, "api-url", emu->url().c_str(), "api-key", API_KEY, "task-id", task_id.c_str(),
+               "poll-interval", 100, nullptr);
+  gst_object_unref(src);
+  Run run;
+  play(pipeline, &run);
+  fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED), "%s", run.message().c_str());
+  assert_contains(run.message(), "did not finish within the timeout of 1 s");
+  assert_contains(run.message(), "run again with task-id=" + task_id);
+  fail_if(run.message().find("idempotency-key") != std::string::npos, "%s", run.message().c_str());
+  assert_str(src_string(pipeline, "idempotency-key"), "");
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 /* ---- start() and state changes ------------------------------------------- */
 
 GST_START_TEST(test_start_does_no_network_io) {
@@ -812,14 +930,6 @@ static gint64 null_after(GstElement* pipeline, const std::function<bool(GstEleme
   gint64 elapsed = g_get_monotonic_time() - t0;
   gst_object_unref(src);
   return elapsed;
-}
-
-static bool has_status(GstElement* src, const char* status) {
-  gchar* s = nullptr;
-  g_object_get(src, "status", &s, nullptr);
-  bool yes = s && g_str_equal(s, status);
-  g_free(s);
-  return yes;
 }
 
 /* Every wait below would last a minute if unlock() failed to wake it; the
@@ -934,6 +1044,11 @@ static Suite* mindvideosrc_suite(void) {
   tcase_add_test(tc, test_unreachable_api);
   tcase_add_test(tc, test_transient_errors_are_retried_without_double_charge);
   tcase_add_test(tc, test_resume_by_key_and_attach_by_task_id);
+  tcase_add_test(tc, test_restart_reuses_the_task);
+  tcase_add_test(tc, test_download_resumes_on_a_host_without_range);
+  tcase_add_test(tc, test_large_mp4_without_content_length);
+  tcase_add_test(tc, test_download_error_names_the_task);
+  tcase_add_test(tc, test_attach_names_no_key);
   tcase_add_test(tc, test_start_does_no_network_io);
   tcase_add_test(tc, test_null_while_polling);
   tcase_add_test(tc, test_null_while_submitting);

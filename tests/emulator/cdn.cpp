@@ -134,7 +134,10 @@ gpointer deliver(gpointer data) {
   head += "Date: " + http_date() + "\r\n";
   head += "Server: mindvideo-emulator-cdn\r\n";
   head += "Content-Type: " + d->content_type + "\r\n";
-  head += "Content-Length: " + std::to_string(d->length) + "\r\n";
+  /* no_length: a body delimited by the connection's close, as old servers
+   * and some proxies send it. */
+  if (action != Action::NoLength)
+    head += "Content-Length: " + std::to_string(d->length) + "\r\n";
   if (d->status == 206)
     head += "Content-Range: bytes " + std::to_string(d->start) + "-" + std::to_string(d->start + d->length - 1) +
             "/" + std::to_string(d->size) + "\r\n";
@@ -273,7 +276,9 @@ void Emulator::handle_file(SoupServerMessage* msg, const std::vector<std::string
   d->content_type = content_type_for(file->format);
   d->head = method == "HEAD";
   d->size = st.st_size;
-  d->status = parse_range(msg_header(msg, "Range"), d->size, &d->start, &d->length);
+  /* ignore_range: a host that answers every request with the whole file. */
+  const bool ignore_range = fault && fault->action == Action::IgnoreRange;
+  d->status = parse_range(ignore_range ? "" : msg_header(msg, "Range"), d->size, &d->start, &d->length);
   if (d->status == 416) {
     send_error(msg, 416, "range_not_satisfiable", "Requested range not satisfiable.");
     soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Content-Range",

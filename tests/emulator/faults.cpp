@@ -24,7 +24,8 @@ const Named kRoutes[] = {
 const Named kActions[] = {
     {"status", (int)Action::Status},     {"delay", (int)Action::Delay},   {"hang", (int)Action::Hang},
     {"cut", (int)Action::Cut},           {"truncate", (int)Action::Truncate}, {"slow", (int)Action::Slow},
-    {"expire", (int)Action::Expire},     {"redirect", (int)Action::Redirect}, {"fail", (int)Action::Fail},
+    {"expire", (int)Action::Expire},     {"no_length", (int)Action::NoLength},
+    {"ignore_range", (int)Action::IgnoreRange}, {"redirect", (int)Action::Redirect}, {"fail", (int)Action::Fail},
     {"cancel", (int)Action::Cancel},
 };
 
@@ -45,7 +46,7 @@ bool action_allowed(Route route, Action action) {
     case Route::Download:
       return action == Action::Status || action == Action::Delay || action == Action::Hang ||
              action == Action::Cut || action == Action::Truncate || action == Action::Slow ||
-             action == Action::Expire;
+             action == Action::Expire || action == Action::NoLength || action == Action::IgnoreRange;
     case Route::Task:
       /* delay = longer processing, hang = the task never finishes. */
       return action == Action::Redirect || action == Action::Fail || action == Action::Cancel ||

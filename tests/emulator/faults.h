@@ -17,7 +17,7 @@
 namespace emu {
 
 enum class Route { Submit, Poll, Events, Download, Task };
-enum class Action { Status, Delay, Hang, Cut, Truncate, Slow, Expire, Redirect, Fail, Cancel };
+enum class Action { Status, Delay, Hang, Cut, Truncate, Slow, Expire, NoLength, IgnoreRange, Redirect, Fail, Cancel };
 
 const char* route_name(Route route);
 const char* action_name(Action action);
