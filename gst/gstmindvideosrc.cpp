@@ -125,7 +125,7 @@ struct Settings {
   std::string api_url;
   std::string idempotency_key;
   std::string task_id;
-  guint output_index = DEFAULT_OUTPUT_INDEX;
+  gint output_index = DEFAULT_OUTPUT_INDEX;
   guint poll_interval = DEFAULT_POLL_INTERVAL;
   guint timeout = DEFAULT_TIMEOUT;
   guint request_timeout = DEFAULT_REQUEST_TIMEOUT;
@@ -188,7 +188,11 @@ struct GstMindVideoSrcPrivate final : public mv::JobObserver {
   std::string auto_key;
   std::string auto_key_request;
   bool downloading = false;
-  bool typed = false;
+  bool typed = false;        /* caps set for the current output */
+  bool all_outputs = false;  /* output-index -1 */
+  size_t current = 0;        /* which of job->output_urls() is streaming */
+  uint64_t base = 0;         /* stream offset where the current output starts */
+  bool discont = false;      /* mark the next buffer: a new output starts */
   std::atomic<bool> progress_open{false};
 
   /* mv::JobObserver, called on the streaming thread. */
@@ -200,6 +204,7 @@ struct GstMindVideoSrcPrivate final : public mv::JobObserver {
   void post_task_message();
   void post_error(const mv::Error& error);
   GstFlowReturn ensure_download();
+  GstFlowReturn start_output(size_t index);
   GstFlowReturn wait_bytes(guint64 offset, guint64 want, uint64_t* available);
   GstFlowReturn set_type();
   mv::Error task_error(mv::Error::Kind kind, const std::string& message) const;
@@ -316,9 +321,21 @@ static void gst_mind_video_src_class_init(GstMindVideoSrcClass* klass) {
   properties[PROP_TASK_ID] = g_param_spec_string(
       "task-id", "Task ID", "Write: attach to an existing task without submitting; read: the current task's id",
       nullptr, rw);
-  properties[PROP_OUTPUT_INDEX] = g_param_spec_uint(
-      "output-index", "Output index", "Which output of the task (output.videos[] / output.images[]) to stream",
-      0, G_MAXUINT, DEFAULT_OUTPUT_INDEX, rw);
+  /**
+   * GstMindVideoSrc:output-index:
+   *
+   * Which output of the task to stream, counting every entry of
+   * `output.videos[]`, `output.images[]`... in the order the API lists them.
+   * -1 streams all of them one after another: each output starts with a
+   * DISCONT buffer (and new caps if its type differs), so that
+   * `multifilesink next-file=discont` writes each to a file of its own. That
+   * stream is not seekable.
+   */
+  properties[PROP_OUTPUT_INDEX] = g_param_spec_int(
+      "output-index", "Output index",
+      "Which output of the task (output.videos[] / output.images[]) to stream; -1 = all, one after another, each "
+      "starting with a DISCONT buffer",
+      -1, G_MAXINT, DEFAULT_OUTPUT_INDEX, rw);
   properties[PROP_POLL_INTERVAL] = g_param_spec_uint(
       "poll-interval", "Poll interval", "Milliseconds between status requests", 50, G_MAXUINT,
       DEFAULT_POLL_INTERVAL, rw);
@@ -393,7 +410,7 @@ static void gst_mind_video_src_set_property(GObject* object, guint prop_id, cons
     case PROP_API_URL: set_string(&s.api_url, value); break;
     case PROP_IDEMPOTENCY_KEY: set_string(&s.idempotency_key, value); break;
     case PROP_TASK_ID: set_string(&s.task_id, value); break;
-    case PROP_OUTPUT_INDEX: s.output_index = g_value_get_uint(value); break;
+    case PROP_OUTPUT_INDEX: s.output_index = g_value_get_int(value); break;
     case PROP_POLL_INTERVAL: s.poll_interval = g_value_get_uint(value); break;
     case PROP_TIMEOUT: s.timeout = g_value_get_uint(value); break;
     case PROP_REQUEST_TIMEOUT: s.request_timeout = g_value_get_uint(value); break;
@@ -445,7 +462,7 @@ static void gst_mind_video_src_get_property(GObject* object, guint prop_id, GVal
     case PROP_PROMPT: str(s.prompt); break;
     case PROP_INPUT: str(s.input); break;
     case PROP_API_URL: str(s.api_url.empty() ? env_or("MINDVIDEO_API_URL", DEFAULT_API_URL) : s.api_url); break;
-    case PROP_OUTPUT_INDEX: g_value_set_uint(value, s.output_index); break;
+    case PROP_OUTPUT_INDEX: g_value_set_int(value, s.output_index); break;
     case PROP_POLL_INTERVAL: g_value_set_uint(value, s.poll_interval); break;
     case PROP_TIMEOUT: g_value_set_uint(value, s.timeout); break;
     case PROP_REQUEST_TIMEOUT: g_value_set_uint(value, s.request_timeout); break;
@@ -618,6 +635,10 @@ static gboolean gst_mind_video_src_start(GstBaseSrc* bsrc) {
   priv->downloader = std::make_unique<mv::Downloader>(*priv->http, priv->spool, js.retry);
   priv->downloading = false;
   priv->typed = false;
+  priv->all_outputs = s.output_index < 0;
+  priv->current = 0;
+  priv->base = 0;
+  priv->discont = false;
   priv->progress_open = false;
   GST_DEBUG_OBJECT(self, "started: model %s, api %s", s.model.c_str(), js.api_url.c_str());
   return TRUE;
@@ -660,8 +681,9 @@ static gboolean gst_mind_video_src_unlock_stop(GstBaseSrc* bsrc) {
 }
 
 static gboolean gst_mind_video_src_get_size(GstBaseSrc* bsrc, guint64* size) {
-  int64_t total = GST_MIND_VIDEO_SRC(bsrc)->priv->spool.total();
-  if (total < 0)
+  GstMindVideoSrcPrivate* priv = GST_MIND_VIDEO_SRC(bsrc)->priv;
+  int64_t total = priv->spool.total();
+  if (priv->all_outputs || total < 0)
     return FALSE;
   *size = (guint64)total;
   return TRUE;
@@ -671,7 +693,8 @@ static gboolean gst_mind_video_src_is_seekable(GstBaseSrc* bsrc) {
   /* Any offset can be served once the size is known: the spool keeps every
    * byte. Before that (in start()) this answers FALSE, which keeps basesrc
    * in push mode, so nothing pulls before the task exists. */
-  return GST_MIND_VIDEO_SRC(bsrc)->priv->spool.total() >= 0;
+  GstMindVideoSrcPrivate* priv = GST_MIND_VIDEO_SRC(bsrc)->priv;
+  return !priv->all_outputs && priv->spool.total() >= 0;
 }
 
 /* Runs the task to a downloadable output and starts the download. */
@@ -688,15 +711,22 @@ GstFlowReturn GstMindVideoSrcPrivate::ensure_download() {
     case mv::Job::Result::Ready:
       break;
   }
-  const std::string url = job->output_url();
+  post_progress(GST_PROGRESS_TYPE_COMPLETE, "Task " + job->task().task_id + " succeeded; downloading its output");
+  downloading = true;
+  return start_output(0);
+}
+
+/* Starts downloading job->output_urls()[index] into a fresh spool. */
+GstFlowReturn GstMindVideoSrcPrivate::start_output(size_t index) {
+  downloader->stop();
+  spool.close();
+  const std::string url = job->output_urls()[index];
   {
     std::lock_guard<std::mutex> guard(state_lock);
     state.output_uri = url;
   }
   notify({PROP_OUTPUT_URI});
-  GST_INFO_OBJECT(self, "downloading %s", url.c_str());
-  post_progress(GST_PROGRESS_TYPE_COMPLETE, "Task " + job->task().task_id + " succeeded; downloading its output");
-
+  GST_INFO_OBJECT(self, "downloading output %zu: %s", index, url.c_str());
   std::string why;
   if (!spool.open(&why)) {
     post_error(task_error(mv::Error::Kind::Write, why));
@@ -704,10 +734,11 @@ GstFlowReturn GstMindVideoSrcPrivate::ensure_download() {
   }
   mv::Job* j = job.get();
   /* Runs on the download thread, which stop() joins before the job goes. */
-  downloader->start(url, [j](GCancellable* c, std::string* fresh, mv::Error* e) {
-    return j->refresh_output_url(c, fresh, e);
+  downloader->start(url, [j, index](GCancellable* c, std::string* fresh, mv::Error* e) {
+    return j->refresh_output_url(index, c, fresh, e);
   });
-  downloading = true;
+  current = index;
+  typed = false;
   return GST_FLOW_OK;
 }
 
@@ -747,7 +778,7 @@ GstFlowReturn GstMindVideoSrcPrivate::set_type() {
   }
   if (ret != GST_FLOW_OK)
     return ret;
-  if (spool.total() < 0) {
+  if (spool.total() < 0 && !all_outputs) {
     /* No size announced (chunked transfer): demuxers such as qtdemux only
      * seek in a stream of known size, and a moov at the end of an MP4 over
      * 10 MB needs that seek. Start once the whole output is spooled. */
@@ -758,7 +789,7 @@ GstFlowReturn GstMindVideoSrcPrivate::set_type() {
   std::vector<guint8> head(MIN(available, (uint64_t)TYPEFIND_BYTES));
   int64_t n = spool.read(0, head.data(), head.size());
   if (n > 0) {
-    std::string ext = url_extension(job->output_url());
+    std::string ext = url_extension(job->output_urls()[current]);
     GstTypeFindProbability prob = GST_TYPE_FIND_NONE;
     g_autoptr(GstCaps) caps = gst_type_find_helper_for_data_with_extension(
         GST_OBJECT(self), head.data(), (gsize)n, ext.empty() ? nullptr : ext.c_str(), &prob);
@@ -770,7 +801,7 @@ GstFlowReturn GstMindVideoSrcPrivate::set_type() {
     }
   }
   int64_t total = spool.total();
-  if (total >= 0) {
+  if (total >= 0 && !all_outputs) {
     GST_OBJECT_LOCK(self);
     GST_BASE_SRC(self)->segment.duration = total;
     GST_OBJECT_UNLOCK(self);
@@ -787,14 +818,30 @@ static GstFlowReturn gst_mind_video_src_fill(GstBaseSrc* bsrc, guint64 offset, g
   GstFlowReturn ret = priv->ensure_download();
   if (ret != GST_FLOW_OK)
     return ret;
-  if (!priv->typed && (ret = priv->set_type()) != GST_FLOW_OK)
-    return ret;
+  if (offset < priv->base) {
+    priv->post_error(priv->task_error(mv::Error::Kind::Settings, "output-index=-1 streams every output once and "
+                                                                 "cannot seek back"));
+    return GST_FLOW_ERROR;
+  }
 
   uint64_t available = 0;
-  if ((ret = priv->wait_bytes(offset, length, &available)) != GST_FLOW_OK) {
+  for (;;) {
+    if (!priv->typed && (ret = priv->set_type()) != GST_FLOW_OK)
+      return ret;
+    ret = priv->wait_bytes(offset - priv->base, length, &available);
+    if (ret == GST_FLOW_EOS && priv->all_outputs && priv->current + 1 < priv->job->output_urls().size()) {
+      /* The next output follows, as a discontinuity. */
+      priv->base += priv->spool.written();
+      if ((ret = priv->start_output(priv->current + 1)) != GST_FLOW_OK)
+        return ret;
+      priv->discont = true;
+      continue;
+    }
     if (ret == GST_FLOW_EOS)
       GST_DEBUG_OBJECT(self, "EOS at offset %" G_GUINT64_FORMAT, offset);
-    return ret;
+    if (ret != GST_FLOW_OK)
+      return ret;
+    break;
   }
 
   GstMapInfo map;
@@ -803,13 +850,17 @@ static GstFlowReturn gst_mind_video_src_fill(GstBaseSrc* bsrc, guint64 offset, g
     return GST_FLOW_ERROR;
   }
   size_t want = (size_t)MIN((uint64_t)MIN(length, map.size), available);
-  int64_t n = priv->spool.read(offset, map.data, want);
+  int64_t n = priv->spool.read(offset - priv->base, map.data, want);
   gst_buffer_unmap(buf, &map);
   if (n <= 0) {
     priv->post_error(priv->task_error(mv::Error::Kind::Read, "Could not read back the spooled output"));
     return GST_FLOW_ERROR;
   }
   gst_buffer_set_size(buf, n);
+  if (priv->discont) {
+    GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
+    priv->discont = false;
+  }
   GST_BUFFER_OFFSET(buf) = offset;
   GST_BUFFER_OFFSET_END(buf) = offset + n;
   return GST_FLOW_OK;

@@ -153,7 +153,7 @@ Job::Result Job::run(Error* error) {
       task_.task_id = settings_.task_id;
     observer_.on_start(settings_.task_id);
   }
-  if (!output_url_.empty())
+  if (!output_urls_.empty())
     return Result::Ready;
   if (task_.task_id.empty()) {
     Result r = submit(error);
@@ -267,36 +267,41 @@ Job::Result Job::poll(Error* error) {
   }
 }
 
-bool Job::select_output(const TaskInfo& task, std::string* url, Error* error) const {
+bool Job::select_outputs(const TaskInfo& task, std::vector<std::string>* urls, Error* error) const {
   *error = Error{Error::Kind::Failed, "", 0, task.task_id, task.status_text};
   if (task.outputs.empty()) {
     error->message = "Task '" + task.task_id + "' succeeded but lists no output";
     return false;
   }
-  if (settings_.output_index >= task.outputs.size()) {
+  const size_t count = task.outputs.size();
+  if (settings_.output_index >= 0 && (size_t)settings_.output_index >= count) {
     error->kind = Error::Kind::Settings;
-    error->message = "output-index " + std::to_string(settings_.output_index) +
-                     " is out of range: task '" + task.task_id + "' has " +
-                     std::to_string(task.outputs.size()) + " output(s), indexes 0 to " +
-                     std::to_string(task.outputs.size() - 1);
+    error->message = "output-index " + std::to_string(settings_.output_index) + " is out of range: task '" +
+                     task.task_id + "' has " + std::to_string(count) + " output(s), indexes 0 to " +
+                     std::to_string(count - 1) + " (or -1 for all of them)";
     return false;
   }
-  const std::string& chosen = task.outputs[settings_.output_index].url;
-  if (!is_http_url(chosen)) {
-    error->message = "Task '" + task.task_id + "' gave an output URL that is not http(s); refusing it: " + chosen;
-    return false;
+  urls->clear();
+  for (size_t i = 0; i < count; i++) {
+    if (settings_.output_index >= 0 && i != (size_t)settings_.output_index)
+      continue;
+    const std::string& url = task.outputs[i].url;
+    if (!is_http_url(url)) {
+      error->message = "Task '" + task.task_id + "' gave an output URL that is not http(s); refusing it: " + url;
+      return false;
+    }
+    urls->push_back(url);
   }
-  *url = chosen;
   return true;
 }
 
 Job::Result Job::finish(Error* error) {
-  if (!select_output(task_, &output_url_, error))
+  if (!select_outputs(task_, &output_urls_, error))
     return Result::Failed;
   return Result::Ready;
 }
 
-bool Job::refresh_output_url(GCancellable* cancellable, std::string* url, Error* error) {
+bool Job::refresh_output_url(size_t which, GCancellable* cancellable, std::string* url, Error* error) {
   HttpResponse r = call("GET", task_url(settings_.api_url, task_.task_id), nullptr, cancellable);
   TaskInfo task;
   std::string why;
@@ -310,14 +315,17 @@ bool Job::refresh_output_url(GCancellable* cancellable, std::string* url, Error*
                    task_.task_id, task_.status_text};
     return false;
   }
-  if (!select_output(task, url, error))
+  std::vector<std::string> fresh;
+  if (!select_outputs(task, &fresh, error))
     return false;
-  if (*url == output_url_) {
+  if (which >= fresh.size() || which >= output_urls_.size() || fresh[which] == output_urls_[which]) {
     *error = Error{Error::Kind::NotFound,
-                   "The output of task '" + task_.task_id + "' is no longer available from its host, and the API has no fresh URL for it",
+                   "The output of task '" + task_.task_id +
+                       "' is no longer available from its host, and the API has no fresh URL for it",
                    0, task_.task_id, task_.status_text};
     return false;
   }
+  *url = fresh[which];
   return true;
 }
 

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mv {
 
@@ -27,7 +28,7 @@ struct JobSettings {
   RequestSettings request;
   std::string idempotency_key; /* empty when attaching */
   std::string task_id;         /* attach to this task instead of submitting */
-  unsigned output_index = 0;
+  int output_index = 0; /* -1: every output, in order */
   unsigned poll_interval_ms = 1000;
   unsigned timeout_s = 1800; /* 0: no deadline */
   RetryPolicy retry;
@@ -60,11 +61,13 @@ class Job {
   const TaskInfo& task() const { return task_; }
   /* How to pick this task up again: "idempotency-key=... or task-id=...". */
   std::string resume_hint() const;
-  const std::string& output_url() const { return output_url_; }
+  /* The URLs to stream once run() returned Ready: the chosen output, or
+   * every output when output_index is -1. */
+  const std::vector<std::string>& output_urls() const { return output_urls_; }
 
-  /* One fresh GET of the task for a new URL of the chosen output. Safe to
-   * call from another thread once run() returned Ready. */
-  bool refresh_output_url(GCancellable* cancellable, std::string* url, Error* error);
+  /* One fresh GET of the task for a new URL of output_urls()[which]. Safe
+   * to call from another thread once run() returned Ready. */
+  bool refresh_output_url(size_t which, GCancellable* cancellable, std::string* url, Error* error);
 
  private:
   Result submit(Error* error);
@@ -77,7 +80,7 @@ class Job {
   void update(const TaskInfo& task);
   int64_t remaining_ms() const; /* INT64_MAX without a deadline */
   bool sleep_ms(int64_t ms);    /* bounded by the deadline; false when cancelled */
-  bool select_output(const TaskInfo& task, std::string* url, Error* error) const;
+  bool select_outputs(const TaskInfo& task, std::vector<std::string>* urls, Error* error) const;
 
   const JobSettings settings_;
   const std::string body_; /* the exact bytes every POST retry sends */
@@ -88,7 +91,7 @@ class Job {
   bool started_ = false;
   int64_t deadline_us_ = 0; /* monotonic; 0: none */
   TaskInfo task_;
-  std::string output_url_;
+  std::vector<std::string> output_urls_;
   int poll_failures_ = 0;
 };
 

@@ -1,0 +1,74 @@
+/* mindvideosrc
+ * Copyright (C) 2026 mindvideosrc developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Helpers of the element tests: an emulator per test, pipelines with the
+ * API settings applied, and a run that collects what reached the bus and
+ * the sink.
+ */
+#pragma once
+
+#include "emulator-harness.h"
+
+#include <gst/gst.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#define API_KEY "mv_test_key"
+
+/* An emulator with quick tasks and API_KEY; fails the test if it cannot start. */
+std::unique_ptr<Emulator> start_emulator(std::vector<std::string> args = {});
+
+/* Everything a pipeline run left on the bus, plus what reached the sink. */
+struct Run {
+  bool eos = false;
+  bool timed_out = false;
+  GError* error = nullptr;
+  std::string error_debug;
+  GstStructure* error_details = nullptr;
+  std::vector<std::string> progress; /* "start", "continue", "complete", ... */
+  std::vector<GstStructure*> task_messages;
+  std::vector<std::string> warnings;
+  guint64 buffers = 0;
+  guint64 bytes = 0;
+  std::string sink_caps;
+  std::string data; /* the bytes, when collected */
+
+  Run() = default;
+  Run(const Run&) = delete;
+  ~Run() {
+    g_clear_error(&error);
+    if (error_details)
+      gst_structure_free(error_details);
+    for (auto* s : task_messages)
+      gst_structure_free(s);
+  }
+  std::string message() const { return error ? error->message : ""; }
+};
+
+/* Plays `pipeline` until EOS or an error (or `timeout_s`), then sets it to
+ * NULL. A sink named "sink" gets its buffers counted (and kept, with
+ * `keep_data`). */
+void play(GstElement* pipeline, Run* run, int timeout_s = 90, bool keep_data = false);
+
+const char* progress_name(GstProgressType type);
+
+/* A pipeline "mindvideosrc name=src ! <rest>" with the API settings applied. */
+GstElement* make_pipeline(Emulator* emu, const char* model, const char* prompt, const char* input, const char* rest);
+
+/* A string property of the element named "src". */
+std::string src_string(GstElement* pipeline, const char* prop);
+bool has_status(GstElement* src, const char* status);
+std::string read_file(const std::string& path);
+
+/* The request log, as (origin, method, path, Authorization header) rows. */
+struct Logged {
+  std::string origin, method, path, authorization, body, idempotency_key, content_type;
+};
+std::vector<Logged> request_log(Emulator* emu);
+int count_requests(const std::vector<Logged>& log, const char* origin, const char* method = nullptr);
+
+/* A field of the error's details structure. */
+const GValue* detail(const Run& run, const char* field);
