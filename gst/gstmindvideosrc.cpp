@@ -87,6 +87,10 @@ GST_DEBUG_CATEGORY_STATIC(gst_mind_video_src_debug);
 #define DEFAULT_REQUEST_TIMEOUT 30
 #define DEFAULT_RETRIES 5
 #define DEFAULT_BLOCKSIZE (64 * 1024)
+/* Generated 4K videos are tens of MB; 4 GiB is far above any, and still
+ * stops a hostile or broken host from filling the disk. */
+#define DEFAULT_MAX_SIZE (G_GUINT64_CONSTANT(4) << 30)
+#define DEFAULT_ALLOW_PLAIN_HTTP FALSE
 /* Enough bytes for every typefinder that matters here (MP4, PNG, JPEG, WebP). */
 #define TYPEFIND_BYTES 4096
 
@@ -104,6 +108,8 @@ enum {
   PROP_TIMEOUT,
   PROP_REQUEST_TIMEOUT,
   PROP_RETRIES,
+  PROP_MAX_SIZE,
+  PROP_ALLOW_PLAIN_HTTP,
   PROP_STATUS,
   PROP_REQUEST_ID,
   PROP_COST_ESTIMATE,
@@ -130,6 +136,8 @@ struct Settings {
   guint timeout = DEFAULT_TIMEOUT;
   guint request_timeout = DEFAULT_REQUEST_TIMEOUT;
   gint retries = DEFAULT_RETRIES;
+  guint64 max_size = DEFAULT_MAX_SIZE;
+  gboolean allow_plain_http = DEFAULT_ALLOW_PLAIN_HTTP;
 };
 
 /* What users read back. */
@@ -348,6 +356,20 @@ static void gst_mind_video_src_class_init(GstMindVideoSrcClass* klass) {
   properties[PROP_RETRIES] = g_param_spec_int(
       "retries", "Retries", "Retries of a request that failed for a passing reason (-1 = forever)", -1,
       G_MAXINT, DEFAULT_RETRIES, rw);
+  properties[PROP_MAX_SIZE] = g_param_spec_uint64(
+      "max-size", "Maximum size", "Largest output accepted, in bytes (0 = no limit)", 0, G_MAXUINT64,
+      DEFAULT_MAX_SIZE, rw);
+  /**
+   * GstMindVideoSrc:allow-plain-http:
+   *
+   * The API key is only sent over https, or over plain http to a loopback
+   * host (the emulator, a local proxy). Set this to send it over plain http
+   * to any other host, on a network you trust.
+   */
+  properties[PROP_ALLOW_PLAIN_HTTP] = g_param_spec_boolean(
+      "allow-plain-http", "Allow plain HTTP",
+      "Send the API key over plain http:// to a host that is not loopback (default: refused)",
+      DEFAULT_ALLOW_PLAIN_HTTP, rw);
   properties[PROP_STATUS] = g_param_spec_string(
       "status", "Status", "Task status: queued, processing, succeeded, failed or cancelled", nullptr, ro);
   properties[PROP_REQUEST_ID] =
@@ -415,6 +437,8 @@ static void gst_mind_video_src_set_property(GObject* object, guint prop_id, cons
     case PROP_TIMEOUT: s.timeout = g_value_get_uint(value); break;
     case PROP_REQUEST_TIMEOUT: s.request_timeout = g_value_get_uint(value); break;
     case PROP_RETRIES: s.retries = g_value_get_int(value); break;
+    case PROP_MAX_SIZE: s.max_size = g_value_get_uint64(value); break;
+    case PROP_ALLOW_PLAIN_HTTP: s.allow_plain_http = g_value_get_boolean(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -467,6 +491,8 @@ static void gst_mind_video_src_get_property(GObject* object, guint prop_id, GVal
     case PROP_TIMEOUT: g_value_set_uint(value, s.timeout); break;
     case PROP_REQUEST_TIMEOUT: g_value_set_uint(value, s.request_timeout); break;
     case PROP_RETRIES: g_value_set_int(value, s.retries); break;
+    case PROP_MAX_SIZE: g_value_set_uint64(value, s.max_size); break;
+    case PROP_ALLOW_PLAIN_HTTP: g_value_set_boolean(value, s.allow_plain_http); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -613,6 +639,7 @@ static gboolean gst_mind_video_src_start(GstBaseSrc* bsrc) {
   js.poll_interval_ms = s.poll_interval;
   js.timeout_s = s.timeout;
   js.retry.max_retries = s.retries;
+  js.allow_plain_http = s.allow_plain_http;
   priv->api_key = js.api_key;
   priv->model = s.model;
 
@@ -632,7 +659,7 @@ static gboolean gst_mind_video_src_start(GstBaseSrc* bsrc) {
   }
   priv->http = std::make_unique<mv::HttpSession>(s.request_timeout);
   priv->job = std::make_unique<mv::Job>(js, std::move(body), *priv->http, priv->cancel, *priv);
-  priv->downloader = std::make_unique<mv::Downloader>(*priv->http, priv->spool, js.retry);
+  priv->downloader = std::make_unique<mv::Downloader>(*priv->http, priv->spool, js.retry, s.max_size);
   priv->downloading = false;
   priv->typed = false;
   priv->all_outputs = s.output_index < 0;

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "schema.h"
 
+#include <gio/gio.h>
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
@@ -316,6 +317,28 @@ bool is_http_url(const std::string& url) {
             host && *host;
   g_uri_unref(uri);
   return ok;
+}
+
+bool is_safe_for_key(const std::string& url) {
+  GUri* uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, nullptr);
+  if (!uri)
+    return false;
+  bool safe = false;
+  const char* scheme = g_uri_get_scheme(uri);
+  const char* host = g_uri_get_host(uri);
+  if (scheme && g_ascii_strcasecmp(scheme, "https") == 0) {
+    safe = true;
+  } else if (host) {
+    std::string h = lower(host);
+    if (h == "localhost" || g_str_has_suffix(h.c_str(), ".localhost")) {
+      safe = true;
+    } else if (GInetAddress* address = g_inet_address_new_from_string(h.c_str())) {
+      safe = g_inet_address_get_is_loopback(address);
+      g_object_unref(address);
+    }
+  }
+  g_uri_unref(uri);
+  return safe;
 }
 
 std::string new_idempotency_key() {

@@ -74,6 +74,10 @@ std::string task_events_url(const std::string& api_url, const std::string& task_
 /* Checks that `url` is an absolute http(s) URL with a host. */
 bool is_http_url(const std::string& url);
 
+/* Whether a secret may travel to `url`: https, or plain http to a loopback
+ * host (localhost, 127.0.0.0/8, ::1) that never leaves the machine. */
+bool is_safe_for_key(const std::string& url);
+
 /* A fresh random (version 4) UUID, for the Idempotency-Key. */
 std::string new_idempotency_key();
 

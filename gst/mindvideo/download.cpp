@@ -15,8 +15,8 @@ namespace {
 constexpr size_t kChunk = 256 * 1024;
 }
 
-Downloader::Downloader(HttpSession& http, Spool& spool, const RetryPolicy& policy)
-    : http_(http), spool_(spool), policy_(policy) {}
+Downloader::Downloader(HttpSession& http, Spool& spool, const RetryPolicy& policy, uint64_t max_size)
+    : http_(http), spool_(spool), policy_(policy), max_size_(max_size) {}
 
 Downloader::~Downloader() {
   stop();
@@ -42,6 +42,12 @@ void Downloader::report(Error::Kind kind, const std::string& message, unsigned h
   e.message = message;
   e.http_status = http_status;
   spool_.set_failed(e);
+}
+
+void Downloader::report_too_large(uint64_t size, bool exact) {
+  report(Error::Kind::Failed, "The output is " + std::string(exact ? "" : "over ") + std::to_string(size) +
+                                  " bytes, above max-size (" + std::to_string(max_size_) +
+                                  " bytes); raise max-size to accept it");
 }
 
 /* Sleeps before the next attempt if the policy allows one. */
@@ -127,6 +133,10 @@ void Downloader::run() {
         return;
       }
     }
+    if (total >= 0 && max_size_ && (uint64_t)total > max_size_) {
+      report_too_large((uint64_t)total, true);
+      return;
+    }
     if (total >= 0) {
       int64_t known = spool_.total();
       if (known >= 0 && known != total) {
@@ -143,6 +153,11 @@ void Downloader::run() {
       gssize n = g_input_stream_read(in, buffer_.data(), buffer_.size(), cancellable, &err);
       if (n <= 0)
         break;
+      if (max_size_ && spool_.written() + (uint64_t)n > max_size_) {
+        /* No size was announced, or the host sends more than it did. */
+        report_too_large(max_size_, false);
+        return;
+      }
       std::string werr;
       if (!spool_.append(buffer_.data(), (size_t)n, &werr)) {
         report(Error::Kind::Write, werr);

@@ -27,7 +27,8 @@ class Downloader {
    * was refused (403/404/410), as signed URLs expire. */
   using RefreshFn = std::function<bool(GCancellable* cancellable, std::string* url, Error* error)>;
 
-  Downloader(HttpSession& http, Spool& spool, const RetryPolicy& policy);
+  /* `max_size`: the largest output accepted, in bytes; 0 for no limit. */
+  Downloader(HttpSession& http, Spool& spool, const RetryPolicy& policy, uint64_t max_size);
   ~Downloader();
 
   void start(const std::string& url, RefreshFn refresh);
@@ -38,10 +39,12 @@ class Downloader {
   void run();
   bool retry_wait(int* retries, const Failure& failure);
   void report(Error::Kind kind, const std::string& message, unsigned http_status = 0);
+  void report_too_large(uint64_t size, bool exact);
 
   HttpSession& http_;
   Spool& spool_;
   RetryPolicy policy_;
+  uint64_t max_size_;
   std::string url_;
   RefreshFn refresh_;
   Canceller cancel_;

@@ -36,6 +36,12 @@ bool Job::check_settings(const JobSettings& s, std::string* body, Error* error) 
     error->message = "The API key contains a line break";
     return false;
   }
+  if (!s.allow_plain_http && !is_safe_for_key(s.api_url)) {
+    error->message = "Refusing to send the API key over plain http:// to " + s.api_url +
+                     ": anyone on the way could read it. Use https://, or set allow-plain-http=true if that "
+                     "network is trusted";
+    return false;
+  }
   if (!s.task_id.empty()) /* attaching: nothing is submitted */
     return true;
   return build_submit_body(s.request, body, &error->message);
@@ -318,13 +324,12 @@ bool Job::refresh_output_url(size_t which, GCancellable* cancellable, std::strin
   std::vector<std::string> fresh;
   if (!select_outputs(task, &fresh, error))
     return false;
-  if (which >= fresh.size() || which >= output_urls_.size() || fresh[which] == output_urls_[which]) {
-    *error = Error{Error::Kind::NotFound,
-                   "The output of task '" + task_.task_id +
-                       "' is no longer available from its host, and the API has no fresh URL for it",
-                   0, task_.task_id, task_.status_text};
+  if (which >= fresh.size()) {
+    *error = Error{Error::Kind::NotFound, "Task '" + task_.task_id + "' no longer lists output " +
+                                              std::to_string(which), 0, task_.task_id, task_.status_text};
     return false;
   }
+  /* Possibly the same URL: tried once more all the same. */
   *url = fresh[which];
   return true;
 }

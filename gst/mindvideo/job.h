@@ -32,6 +32,7 @@ struct JobSettings {
   unsigned poll_interval_ms = 1000;
   unsigned timeout_s = 1800; /* 0: no deadline */
   RetryPolicy retry;
+  bool allow_plain_http = false; /* send the key over http:// to a non-loopback host */
 };
 
 class JobObserver {

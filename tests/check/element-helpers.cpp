@@ -211,6 +211,8 @@ std::vector<Logged> request_log(Emulator* emu) {
         l.idempotency_key = json_object_get_string_member(headers, name);
       if (g_ascii_strcasecmp(name, "Content-Type") == 0)
         l.content_type = json_object_get_string_member(headers, name);
+      if (g_ascii_strcasecmp(name, "Range") == 0)
+        l.range = json_object_get_string_member(headers, name);
     }
     g_list_free(names);
     out.push_back(l);

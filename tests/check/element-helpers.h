@@ -65,7 +65,7 @@ std::string read_file(const std::string& path);
 
 /* The request log, as (origin, method, path, Authorization header) rows. */
 struct Logged {
-  std::string origin, method, path, authorization, body, idempotency_key, content_type;
+  std::string origin, method, path, authorization, body, idempotency_key, content_type, range;
 };
 std::vector<Logged> request_log(Emulator* emu);
 int count_requests(const std::vector<Logged>& log, const char* origin, const char* method = nullptr);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstring>
 
 #ifndef MINDVIDEO_EMULATOR_PATH
 #define MINDVIDEO_EMULATOR_PATH "mindvideo-emulator"
@@ -102,12 +103,29 @@ std::unique_ptr<Emulator> Emulator::start(const std::vector<std::string>& extra_
     g_error_free(read.error);
     return nullptr;  // the destructor stops the process
   }
-  if (!g_str_has_prefix(line.c_str(), "http://")) {
+  if (!g_str_has_prefix(line.c_str(), "http://") && !g_str_has_prefix(line.c_str(), "https://")) {
     g_printerr("emulator-harness: the emulator exited or printed no URL (got \"%s\")\n", line.c_str());
     return nullptr;
   }
   emu->url_ = line;
   emu->session_ = soup_session_new_with_options("timeout", 30, "idle-timeout", 30, nullptr);
+  /* --tls-cert: the control calls trust exactly that certificate. */
+  for (size_t i = 0; i < extra_args.size(); i++) {
+    std::string cert;
+    if (extra_args[i] == "--tls-cert" && i + 1 < extra_args.size())
+      cert = extra_args[i + 1];
+    else if (g_str_has_prefix(extra_args[i].c_str(), "--tls-cert="))
+      cert = extra_args[i].substr(strlen("--tls-cert="));
+    if (cert.empty())
+      continue;
+    g_autoptr(GError) tls_error = nullptr;
+    g_autoptr(GTlsDatabase) db = g_tls_file_database_new(cert.c_str(), &tls_error);
+    if (!db) {
+      g_printerr("emulator-harness: cannot load %s: %s\n", cert.c_str(), tls_error->message);
+      return nullptr;
+    }
+    soup_session_set_tls_database(emu->session_, db);
+  }
   return emu;
 }
 

@@ -25,14 +25,16 @@ class Emulator {
   /* Spawns $MINDVIDEO_EMULATOR (fallback: the emulator built with this
    * harness) with --port 0 --quiet plus `extra_args`, and waits (at most
    * 20 s) for the URL line. The child gets PR_SET_PDEATHSIG(SIGTERM), so it
-   * never outlives the test. Returns nullptr after g_printerr on failure. */
+   * never outlives the test. With "--tls-cert FILE" among the arguments the
+   * API is HTTPS and the harness's own calls trust that certificate.
+   * Returns nullptr after g_printerr on failure. */
   static std::unique_ptr<Emulator> start(const std::vector<std::string>& extra_args = {});
   /* SIGTERM, then a bounded wait, then SIGKILL if needed. */
   ~Emulator();
   Emulator(const Emulator&) = delete;
   Emulator& operator=(const Emulator&) = delete;
 
-  /* API base URL, e.g. "http://127.0.0.1:41234". */
+  /* API base URL, e.g. "http://127.0.0.1:41234" (https:// with --tls-cert). */
   const std::string& url() const { return url_; }
   /* CDN base URL (from /_emulator/info), "" if unavailable. */
   std::string cdn_url();

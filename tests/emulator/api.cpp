@@ -68,6 +68,31 @@ const char* status_code_name(guint status) {
   }
 }
 
+/* "body" faults: any status, Content-Type and body text, for clients that
+ * must survive malformed, incomplete or oversized answers. The repeated text
+ * is built once and handed to libsoup without a copy. */
+void send_fault_body(SoupServerMessage* msg, const FaultRule& rule) {
+  const std::string text = rule.body_text();
+  const size_t repeat = (size_t)MAX(0, rule.get_int("repeat", 1));
+  auto* body = new std::string();
+  body->reserve(text.size() * repeat);
+  for (size_t i = 0; i < repeat; i++)
+    body->append(text);
+  g_autoptr(GBytes) bytes = g_bytes_new_with_free_func(body->data(), body->size(),
+                                                       [](gpointer p) { delete static_cast<std::string*>(p); }, body);
+  SoupMessageHeaders* headers = soup_server_message_get_response_headers(msg);
+  const std::string content_type = rule.get_string("content_type", "application/json");
+  if (content_type.empty())
+    soup_message_headers_remove(headers, "Content-Type");
+  else
+    soup_message_headers_replace(headers, "Content-Type", content_type.c_str());
+  SoupMessageBody* out = soup_server_message_get_response_body(msg);
+  soup_message_body_truncate(out);
+  soup_message_body_append_bytes(out, bytes);
+  guint status = (guint)rule.get_int("status", 200);
+  soup_server_message_set_status(msg, status, reason_phrase(status));
+}
+
 struct Pending {
   Emulator* emu;
   SoupServerMessage* msg;  // owned reference
@@ -95,6 +120,7 @@ void send_fault_status(SoupServerMessage* msg, const FaultRule& rule, guint def_
 void Emulator::handle_api_request(SoupServerMessage* msg) {
   ApiRoute r = classify(msg);
   if (r.route) {
+    route_requests_[(size_t)*r.route]++;
     FaultContext ctx{*r.route, soup_server_message_get_method(msg), "", r.task_id};
     if (*r.route == Route::Submit) {
       json body = parse_json(msg_body(msg));
@@ -155,6 +181,25 @@ void Emulator::apply_api_fault(SoupServerMessage* msg, const FaultRule& rule) {
       else
         cut_connection(msg);
       return;
+    case Action::Body:
+      /* Like cut: a submit is processed (task created and charged) only
+       * with "after_processing"; its real answer is then replaced. */
+      if (rule.get_bool("after_processing", false)) {
+        /* Only the server's own headers (Server, Date) survive the real answer. */
+        std::vector<std::pair<std::string, std::string>> before;
+        SoupMessageHeaders* headers = soup_server_message_get_response_headers(msg);
+        SoupMessageHeadersIter iter;
+        const char *name, *value;
+        soup_message_headers_iter_init(&iter, headers);
+        while (soup_message_headers_iter_next(&iter, &name, &value))
+          before.emplace_back(name, value);
+        handle_api(msg);
+        soup_message_headers_clear(headers);
+        for (const auto& h : before)
+          soup_message_headers_append(headers, h.first.c_str(), h.second.c_str());
+      }
+      send_fault_body(msg, rule);
+      return;
     default:
       send_error(msg, 500, "internal_error", "fault action not applicable here");
       return;
@@ -174,6 +219,7 @@ void Emulator::cut_connection(SoupServerMessage* msg) {
   /* Stealing from inside the handler would free `msg` under libsoup's feet:
    * pause it and steal from an idle callback instead. */
   soup_server_message_pause(msg);
+  mark_connection_stolen(msg);
   /* No response will be sent: record 0 and ignore later completion signals. */
   log_.set_status(msg_log_entry(msg), 0);
   set_msg_log_entry(msg, nullptr);

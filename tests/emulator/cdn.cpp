@@ -133,7 +133,9 @@ gpointer deliver(gpointer data) {
   std::string head = d->status == 206 ? "HTTP/1.1 206 Partial Content\r\n" : "HTTP/1.1 200 OK\r\n";
   head += "Date: " + http_date() + "\r\n";
   head += "Server: mindvideo-emulator-cdn\r\n";
-  head += "Content-Type: " + d->content_type + "\r\n";
+  /* content_type fault with "": no header at all, so clients must sniff. */
+  if (!d->content_type.empty())
+    head += "Content-Type: " + d->content_type + "\r\n";
   /* no_length: a body delimited by the connection's close, as old servers
    * and some proxies send it. */
   if (action != Action::NoLength)
@@ -195,13 +197,16 @@ gboolean steal_and_deliver(gpointer data) {
 }  // namespace
 
 void Emulator::handle_cdn(SoupServerMessage* msg) {
+  auto parts = split_path(msg_path(msg));
+  const bool file = parts.size() == 3 && parts[0] == "files";
+  if (file)
+    route_requests_[(size_t)Route::Download]++;
   /* Like S3/CloudFront signed URLs: a second auth mechanism is refused. */
   if (!msg_header(msg, "Authorization").empty()) {
     send_error(msg, 400, "invalid_request", "Only one auth mechanism allowed");
     return;
   }
-  auto parts = split_path(msg_path(msg));
-  if (parts.size() == 3 && parts[0] == "files") {
+  if (file) {
     handle_file(msg, parts);
     return;
   }
@@ -238,9 +243,9 @@ void Emulator::handle_redirect(SoupServerMessage* msg, const std::vector<std::st
 void Emulator::handle_file(SoupServerMessage* msg, const std::vector<std::string>& parts) {
   std::string method = soup_server_message_get_method(msg);
   auto task = find_task(parts[1]);
-  const OutputFile* file = nullptr;
+  OutputFile* file = nullptr;
   if (task && task->status == Status::Succeeded)
-    for (const auto& f : task->files)
+    for (auto& f : task->files)
       if (f.name == parts[2])
         file = &f;
   if (!file) {
@@ -263,6 +268,9 @@ void Emulator::handle_file(SoupServerMessage* msg, const std::vector<std::string
       send_fault_status(msg, *fault, 503, nullptr, nullptr);
     else
       send_fault_status(msg, *fault, 410, "expired", "Request has expired");
+    /* "resign": this URL is dead for good; re-reading the task gives a new one. */
+    if (fault->action == Action::Expire && fault->get_bool("resign", false))
+      file->sig = random_hex(16);
     return;
   }
 
@@ -273,7 +281,8 @@ void Emulator::handle_file(SoupServerMessage* msg, const std::vector<std::string
   }
   auto d = std::make_unique<Delivery>();
   d->path = file->path;
-  d->content_type = content_type_for(file->format);
+  d->content_type = fault && fault->action == Action::ContentType ? fault->get_string("value", "")
+                                                                  : content_type_for(file->format);
   d->head = method == "HEAD";
   d->size = st.st_size;
   /* ignore_range: a host that answers every request with the whole file. */
@@ -291,6 +300,7 @@ void Emulator::handle_file(SoupServerMessage* msg, const std::vector<std::string
   log_line("cdn", method.c_str(), msg_path(msg), answered ? (int)d->status : 0);
 
   soup_server_message_pause(msg);
+  mark_connection_stolen(msg);
   d->msg = (SoupServerMessage*)g_object_ref(msg);
   g_idle_add(steal_and_deliver, d.release());
 }

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * /_emulator/ control endpoints (no auth): ledger, request log, task
- * internals, config, fault rules, reset and info.
+ * internals, config, fault rules, reset, stats and info.
  */
 #include "emulator.h"
 
@@ -76,6 +76,17 @@ bool apply_config(const json& doc, Config* config, std::string* error) {
 }
 
 }  // namespace
+
+ojson Emulator::stats_json() {
+  ojson requests = ojson::object();
+  for (Route route : {Route::Submit, Route::Poll, Route::Events, Route::Download})
+    requests[route_name(route)] = route_requests_[(size_t)route];
+  ojson out = ojson::object();
+  out["requests"] = requests;
+  out["tasks"] = tasks_.size();
+  out["open_connections"] = open_connections();
+  return out;
+}
 
 void Emulator::handle_control(SoupServerMessage* msg, const std::string& path) {
   std::string method = soup_server_message_get_method(msg);
@@ -151,9 +162,14 @@ void Emulator::handle_control(SoupServerMessage* msg, const std::string& path) {
     send_json(msg, 200, ojson{{"reset", true}});
     return;
   }
+  if (what == "stats" && parts.size() == 2 && get) {
+    send_json(msg, 200, stats_json());
+    return;
+  }
   if (what == "info" && parts.size() == 2 && get) {
     ojson out = ojson::object();
     out["api_url"] = api_url_;
+    out["tls"] = (bool)g_str_has_prefix(api_url_.c_str(), "https:");
     out["cdn_url"] = cdn_url_;
     out["cdn_alt_url"] = cdn_alt_url_;
     out["media_dir"] = opts_.media_dir;

@@ -17,6 +17,7 @@
 
 #include <libsoup/soup.h>
 
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -71,6 +72,7 @@ struct Task {
   int extra_processing_ms = 0;
   int redirect_hops = 0;
   bool redirect_cross_origin = false;
+  std::optional<std::string> output_url_override;  // `output_url` rule: every output URL is this
 
   bool processing_elapsed = false;
   bool media_done = false;
@@ -88,6 +90,10 @@ struct Charge {
 void send_fault_status(SoupServerMessage* msg, const FaultRule& rule, guint def_status, const char* def_code,
                        const char* def_message);
 
+/* Before soup_server_message_steal_connection(): the socket now belongs to
+ * whoever stole it, and the connection sweep must leave it alone. */
+void mark_connection_stolen(SoupServerMessage* msg);
+
 class Emulator {
  public:
   Emulator(Options options, Config config, FaultList faults);
@@ -95,8 +101,9 @@ class Emulator {
   Emulator(const Emulator&) = delete;
   Emulator& operator=(const Emulator&) = delete;
 
-  /* Binds both servers on 127.0.0.1. */
-  bool start(guint api_port, guint cdn_port, std::string* error);
+  /* Binds both servers on 127.0.0.1; with `tls` the API origin speaks HTTPS
+   * (the CDN stays plain HTTP). */
+  bool start(guint api_port, guint cdn_port, GTlsCertificate* tls, std::string* error);
   const std::string& api_url() const { return api_url_; }
   /* Stops accepting work; pending generations are abandoned. */
   void shutdown();
@@ -108,6 +115,9 @@ class Emulator {
   static void api_callback(SoupServer*, SoupServerMessage* msg, const char*, GHashTable*, gpointer self);
   static void cdn_callback(SoupServer*, SoupServerMessage* msg, const char*, GHashTable*, gpointer self);
   void log_line(const char* origin, const char* method, const std::string& path, int status);
+  /* Open client connections of both origins (GET /_emulator/stats). */
+  void track_connection(SoupServerMessage* msg);
+  int open_connections();
 
   /* api.cpp */
   void handle_api_request(SoupServerMessage* msg);
@@ -123,6 +133,7 @@ class Emulator {
 
   /* control.cpp */
   void handle_control(SoupServerMessage* msg, const std::string& path);
+  ojson stats_json();
 
   /* cdn.cpp */
   void handle_cdn(SoupServerMessage* msg);
@@ -160,6 +171,9 @@ class Emulator {
   std::vector<Charge> ledger_;
   std::map<std::string, std::unique_ptr<mv::ModelSchema>> schemas_;  // null: no schema file
   std::vector<SoupServerMessage*> held_;                            // "hang" faults, released on exit
+  /* GET /_emulator/stats: requests per fault route (Route order; `task` unused). */
+  std::array<int, 5> route_requests_{};
+  std::vector<GSocket*> sockets_;  // connections seen, for open_connections()
   GThreadPool* pool_ = nullptr;
   /* Bumped by reset so that late timers and jobs of old tasks are ignored. */
   guint generation_ = 0;

@@ -23,11 +23,16 @@ const Named kRoutes[] = {
 
 const Named kActions[] = {
     {"status", (int)Action::Status},     {"delay", (int)Action::Delay},   {"hang", (int)Action::Hang},
-    {"cut", (int)Action::Cut},           {"truncate", (int)Action::Truncate}, {"slow", (int)Action::Slow},
-    {"expire", (int)Action::Expire},     {"no_length", (int)Action::NoLength},
-    {"ignore_range", (int)Action::IgnoreRange}, {"redirect", (int)Action::Redirect}, {"fail", (int)Action::Fail},
-    {"cancel", (int)Action::Cancel},
+    {"cut", (int)Action::Cut},           {"body", (int)Action::Body},     {"truncate", (int)Action::Truncate},
+    {"slow", (int)Action::Slow},         {"expire", (int)Action::Expire}, {"no_length", (int)Action::NoLength},
+    {"ignore_range", (int)Action::IgnoreRange}, {"content_type", (int)Action::ContentType},
+    {"redirect", (int)Action::Redirect}, {"fail", (int)Action::Fail},     {"cancel", (int)Action::Cancel},
+    {"output_url", (int)Action::OutputUrl},
 };
+
+/* Cap on a "body" answer (body × repeat): big enough for "huge response"
+ * tests, small enough not to take the machine down by mistake. */
+constexpr long long kMaxBodyBytes = 512ll * 1024 * 1024;
 
 template <size_t N>
 int lookup(const Named (&table)[N], const std::string& name) {
@@ -42,15 +47,17 @@ bool action_allowed(Route route, Action action) {
     case Route::Submit:
     case Route::Poll:
     case Route::Events:
-      return action == Action::Status || action == Action::Delay || action == Action::Hang || action == Action::Cut;
+      return action == Action::Status || action == Action::Delay || action == Action::Hang || action == Action::Cut ||
+             action == Action::Body;
     case Route::Download:
       return action == Action::Status || action == Action::Delay || action == Action::Hang ||
              action == Action::Cut || action == Action::Truncate || action == Action::Slow ||
-             action == Action::Expire || action == Action::NoLength || action == Action::IgnoreRange;
+             action == Action::Expire || action == Action::NoLength || action == Action::IgnoreRange ||
+             action == Action::ContentType;
     case Route::Task:
       /* delay = longer processing, hang = the task never finishes. */
       return action == Action::Redirect || action == Action::Fail || action == Action::Cancel ||
-             action == Action::Delay || action == Action::Hang;
+             action == Action::Delay || action == Action::Hang || action == Action::OutputUrl;
   }
   return false;
 }
@@ -118,6 +125,13 @@ bool FaultRule::get_bool(const char* name, bool def) const {
   return it != params.end() && it->is_boolean() ? it->get<bool>() : def;
 }
 
+std::string FaultRule::body_text() const {
+  auto it = params.find("body");
+  if (it == params.end())
+    return "";
+  return it->is_string() ? it->get<std::string>() : dump(*it);
+}
+
 std::optional<FaultRule> parse_fault_rule(const ojson& obj, std::string* error) {
   if (!obj.is_object()) {
     *error = "fault rule must be a JSON object";
@@ -146,10 +160,15 @@ std::optional<FaultRule> parse_fault_rule(const ojson& obj, std::string* error) 
       !check_int(obj, "status", 100, 599, error) || !check_int(obj, "ms", 0, 3600 * 1000, error) ||
       !check_int(obj, "bytes", 0, G_MAXINT, error) || !check_int(obj, "bytes_per_sec", 1, G_MAXINT, error) ||
       !check_int(obj, "hops", 1, 20, error) || !check_int(obj, "retry_after_ms", 0, G_MAXINT, error) ||
+      !check_int(obj, "repeat", 0, kMaxBodyBytes, error) ||
       !check_type(obj, "message", &ojson::is_string, "a string", error) ||
       !check_type(obj, "code", &ojson::is_string, "a string", error) ||
       !check_type(obj, "after_processing", &ojson::is_boolean, "a boolean", error) ||
       !check_type(obj, "cross_origin", &ojson::is_boolean, "a boolean", error) ||
+      !check_type(obj, "resign", &ojson::is_boolean, "a boolean", error) ||
+      !check_type(obj, "content_type", &ojson::is_string, "a string", error) ||
+      !check_type(obj, "value", &ojson::is_string, "a string", error) ||
+      !check_type(obj, "url", &ojson::is_string, "a string", error) ||
       !check_type(obj, "method", &ojson::is_string, "a string", error) ||
       !check_type(obj, "model", &ojson::is_string, "a string", error) ||
       !check_type(obj, "task_id", &ojson::is_string, "a string", error))
@@ -162,11 +181,24 @@ std::optional<FaultRule> parse_fault_rule(const ojson& obj, std::string* error) 
     *error = "fault rule: \"count\" must be positive, or -1 for forever";
     return std::nullopt;
   }
+  /* Parameters without a sensible default are required. */
+  const char* required = action == (int)Action::ContentType ? "value"
+                         : action == (int)Action::OutputUrl ? "url"
+                                                            : nullptr;
+  if (required && !obj.contains(required)) {
+    *error = std::string("fault rule: action \"") + action_name((Action)action) + "\" needs \"" + required + "\"";
+    return std::nullopt;
+  }
 
   FaultRule rule;
+  rule.params = obj;
+  if (action == (int)Action::Body &&
+      (long long)rule.body_text().size() * rule.get_double("repeat", 1) > (double)kMaxBodyBytes) {
+    *error = "fault rule: \"body\" times \"repeat\" must not exceed " + std::to_string(kMaxBodyBytes) + " bytes";
+    return std::nullopt;
+  }
   rule.route = (Route)route;
   rule.action = (Action)action;
-  rule.params = obj;
   rule.count = rule.get_int("count", 1);
   rule.after = rule.get_int("after", 0);
   rule.method = rule.get_string("method", "");

@@ -17,7 +17,10 @@
 namespace emu {
 
 enum class Route { Submit, Poll, Events, Download, Task };
-enum class Action { Status, Delay, Hang, Cut, Truncate, Slow, Expire, NoLength, IgnoreRange, Redirect, Fail, Cancel };
+enum class Action {
+  Status, Delay, Hang, Cut, Body, Truncate, Slow, Expire, NoLength, IgnoreRange, ContentType,
+  Redirect, Fail, Cancel, OutputUrl,
+};
 
 const char* route_name(Route route);
 const char* action_name(Action action);
@@ -35,6 +38,8 @@ struct FaultRule {
   double get_double(const char* name, double def) const;
   std::string get_string(const char* name, const std::string& def) const;
   bool get_bool(const char* name, bool def) const;
+  /* The "body" action's text: a string as is, any other JSON value serialised. */
+  std::string body_text() const;
 };
 
 /* What a request (or a newly created task) looks like to the matcher. */

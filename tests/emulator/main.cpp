@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
   g_autofree gchar* cache_dir = nullptr;
   g_autofree gchar* image_format = nullptr;
   g_autofree gchar* scenario = nullptr;
+  g_autofree gchar* tls_cert = nullptr;
+  g_autofree gchar* tls_key = nullptr;
   gboolean quiet = FALSE;
 
   const GOptionEntry entries[] = {
@@ -85,6 +87,9 @@ int main(int argc, char** argv) {
        "Image format for all models: png, jpeg or webp (default: per model)", "F"},
       {"scenario", 0, 0, G_OPTION_ARG_FILENAME, &scenario, "JSON file {\"rules\":[...]} of fault rules", "FILE"},
       {"fault", 0, 0, G_OPTION_ARG_STRING_ARRAY, &faults, "One fault rule as JSON, repeatable", "JSON"},
+      {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert,
+       "Serve the API over HTTPS with this PEM certificate (needs --tls-key; the CDN stays HTTP)", "FILE"},
+      {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "PEM private key for --tls-cert", "FILE"},
       {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No per-request log lines on stderr", nullptr},
       {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
   };
@@ -113,6 +118,16 @@ int main(int argc, char** argv) {
     return fail("--video-bitrate must be between 1 and 200000 kbit/s");
   if (image_format && !emu::valid_image_format(image_format))
     return fail("--image-format must be png, jpeg or webp");
+  if (!tls_cert != !tls_key)
+    return fail("--tls-cert and --tls-key go together");
+  /* Loaded here so that a bad file is a usage error (status 2). */
+  g_autoptr(GTlsCertificate) tls = nullptr;
+  if (tls_cert) {
+    g_autoptr(GError) tls_error = nullptr;
+    tls = g_tls_certificate_new_from_files(tls_cert, tls_key, &tls_error);
+    if (!tls)
+      return fail(std::string("--tls-cert/--tls-key: ") + tls_error->message);
+  }
 
   emu::Config config;
   config.queued_ms = queued_ms;
@@ -192,7 +207,7 @@ int main(int argc, char** argv) {
   int status = 0;
   {
     emu::Emulator emulator(std::move(options), config, std::move(rules));
-    if (!emulator.start((guint)port, (guint)cdn_port, &err)) {
+    if (!emulator.start((guint)port, (guint)cdn_port, tls, &err)) {
       g_printerr("mindvideo-emulator: %s\n", err.c_str());
       status = 1;
     } else {

@@ -9,6 +9,8 @@
 
 #include "schema.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 
 namespace emu {
@@ -16,6 +18,13 @@ namespace emu {
 namespace {
 
 const char kOriginKey[] = "mindvideo-emulator-origin";
+const char kStolenKey[] = "mindvideo-emulator-stolen";
+
+/* The peer has closed its side and sent nothing we have not read. */
+bool peer_closed(GSocket* socket) {
+  char c;
+  return recv(g_socket_get_fd(socket), &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
 
 std::vector<guint> bound_ports(SoupServer* server) {
   std::vector<guint> ports;
@@ -26,10 +35,11 @@ std::vector<guint> bound_ports(SoupServer* server) {
   return ports;
 }
 
-bool listen_loopback(SoupServer* server, guint port, guint* bound, std::string* error) {
+bool listen_loopback(SoupServer* server, guint port, bool https, guint* bound, std::string* error) {
   g_autoptr(GError) err = nullptr;
   std::vector<guint> before = bound_ports(server);
-  if (!soup_server_listen_local(server, port, SOUP_SERVER_LISTEN_IPV4_ONLY, &err)) {
+  auto flags = (SoupServerListenOptions)(SOUP_SERVER_LISTEN_IPV4_ONLY | (https ? SOUP_SERVER_LISTEN_HTTPS : 0));
+  if (!soup_server_listen_local(server, port, flags, &err)) {
     *error = "cannot listen on 127.0.0.1:" + std::to_string(port) + ": " + err->message;
     return false;
   }
@@ -45,11 +55,16 @@ bool listen_loopback(SoupServer* server, guint port, guint* bound, std::string* 
   return true;
 }
 
-std::string loopback_url(guint port) {
-  return "http://127.0.0.1:" + std::to_string(port);
+std::string loopback_url(guint port, bool https = false) {
+  return (https ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port);
 }
 
 }  // namespace
+
+void mark_connection_stolen(SoupServerMessage* msg) {
+  if (GSocket* socket = soup_server_message_get_socket(msg))
+    g_object_set_data(G_OBJECT(socket), kStolenKey, GINT_TO_POINTER(1));
+}
 
 Emulator::Emulator(Options options, Config config, FaultList faults)
     : opts_(std::move(options)), config_(std::move(config)), faults_(std::move(faults)) {
@@ -77,10 +92,14 @@ void Emulator::shutdown() {
   for (auto* msg : held_)
     g_object_unref(msg);
   held_.clear();
+  for (auto* socket : sockets_)
+    g_object_unref(socket);
+  sockets_.clear();
 }
 
-bool Emulator::start(guint api_port, guint cdn_port, std::string* error) {
-  api_ = soup_server_new("server-header", "mindvideo-emulator ", nullptr);
+bool Emulator::start(guint api_port, guint cdn_port, GTlsCertificate* tls, std::string* error) {
+  /* No "tls-certificate" (NULL): plain HTTP. */
+  api_ = soup_server_new("server-header", "mindvideo-emulator ", "tls-certificate", tls, nullptr);
   cdn_ = soup_server_new("server-header", "mindvideo-emulator-cdn ", nullptr);
   g_object_set_data(G_OBJECT(api_), kOriginKey, (gpointer) "api");
   g_object_set_data(G_OBJECT(cdn_), kOriginKey, (gpointer) "cdn");
@@ -93,11 +112,13 @@ bool Emulator::start(guint api_port, guint cdn_port, std::string* error) {
   soup_server_add_handler(cdn_, nullptr, cdn_callback, this, nullptr);
 
   guint api_bound = 0;
-  if (!listen_loopback(cdn_, cdn_port, &cdn_port_, error) ||
+  const bool https = tls != nullptr;
+  if (!listen_loopback(cdn_, cdn_port, false, &cdn_port_, error) ||
       /* A second CDN origin, for redirects that cross origins. */
-      !listen_loopback(cdn_, 0, &cdn_alt_port_, error) || !listen_loopback(api_, api_port, &api_bound, error))
+      !listen_loopback(cdn_, 0, false, &cdn_alt_port_, error) ||
+      !listen_loopback(api_, api_port, https, &api_bound, error))
     return false;
-  api_url_ = loopback_url(api_bound);
+  api_url_ = loopback_url(api_bound, https);
   cdn_url_ = loopback_url(cdn_port_);
   cdn_alt_url_ = loopback_url(cdn_alt_port_);
   return true;
@@ -105,6 +126,7 @@ bool Emulator::start(guint api_port, guint cdn_port, std::string* error) {
 
 void Emulator::on_request_read(SoupServer* server, SoupServerMessage* msg, gpointer data) {
   auto* self = static_cast<Emulator*>(data);
+  self->track_connection(msg);
   /* Control traffic is the test talking to the emulator, not a client request. */
   if (g_str_has_prefix(msg_path(msg).c_str(), "/_emulator/"))
     return;
@@ -120,6 +142,32 @@ void Emulator::on_request_done(SoupServer* server, SoupServerMessage* msg, gpoin
   if (!g_str_has_prefix(msg_path(msg).c_str(), "/_emulator/"))
     self->log_line((const char*)g_object_get_data(G_OBJECT(server), kOriginKey), soup_server_message_get_method(msg),
                    msg_path(msg), status);
+}
+
+void Emulator::track_connection(SoupServerMessage* msg) {
+  /* A socket we hold is never freed, so its pointer identifies the connection. */
+  GSocket* socket = soup_server_message_get_socket(msg);
+  if (!socket || std::find(sockets_.begin(), sockets_.end(), socket) != sockets_.end())
+    return;  // the next request of a keep-alive connection
+  open_connections();
+  sockets_.push_back((GSocket*)g_object_ref(socket));
+}
+
+int Emulator::open_connections() {
+  auto gone = std::remove_if(sockets_.begin(), sockets_.end(), [](GSocket* s) {
+    /* libsoup 3.2 never closes a keep-alive connection that the client
+     * closes between requests (it stays in CLOSE_WAIT, one fd each): close
+     * those here. Stolen sockets belong to their thread and are left alone;
+     * their owner closes them (reading the closed flag meanwhile is benign). */
+    if (!g_socket_is_closed(s) && !g_object_get_data(G_OBJECT(s), kStolenKey) && peer_closed(s))
+      g_socket_close(s, nullptr);
+    if (!g_socket_is_closed(s))
+      return false;
+    g_object_unref(s);
+    return true;
+  });
+  sockets_.erase(gone, sockets_.end());
+  return (int)sockets_.size();
 }
 
 void Emulator::log_line(const char* origin, const char* method, const std::string& path, int status) {

@@ -98,6 +98,9 @@ std::shared_ptr<Task> Emulator::create_task(const ModelInfo& model, const MediaP
         task->redirect_hops = rule->get_int("hops", 1);
         task->redirect_cross_origin = rule->get_bool("cross_origin", false);
         break;
+      case Action::OutputUrl:
+        task->output_url_override = rule->get_string("url", "");
+        break;
       default:
         break;
     }
@@ -213,6 +216,9 @@ void Emulator::try_finish(Task& task) {
 }
 
 std::string Emulator::output_url(const Task& task, const OutputFile& file) const {
+  /* output_url rule: a URL the client must refuse (file://, ftp://...). */
+  if (task.output_url_override)
+    return *task.output_url_override;
   std::string path = "/files/" + task.id + "/" + file.name + "?sig=" + file.sig;
   if (task.redirect_hops > 0)
     path = "/redirect/" + std::to_string(task.redirect_hops) + (task.redirect_cross_origin ? "x" : "") + path;
@@ -278,6 +284,7 @@ void Emulator::reset() {
   ledger_.clear();
   log_.clear();
   faults_.clear();
+  route_requests_.fill(0);
 }
 
 }  // namespace emu

@@ -40,6 +40,8 @@ struct Response {
   std::string body;
   std::map<std::string, std::string> headers;  // lower-case names
   std::string error;
+  GQuark error_domain = 0;  // of a transport error
+  int error_code = 0;
 
   std::string header(const char* name) const {
     g_autofree gchar* lower = g_ascii_strdown(name, -1);
@@ -80,14 +82,16 @@ void collect_headers(SoupMessage* msg, Response* r) {
   }
 }
 
-Response http(const char* method, const std::string& url, const std::string& body = "", const Headers& headers = {},
-              bool follow = true) {
+Response http_on(SoupSession* s, const char* method, const std::string& url, const std::string& body = "",
+                 const Headers& headers = {}, bool follow = true) {
   Response r;
   g_autoptr(SoupMessage) msg = new_message(method, url, body, headers, follow);
   g_autoptr(GError) error = nullptr;
-  g_autoptr(GBytes) bytes = soup_session_send_and_read(session(), msg, nullptr, &error);
+  g_autoptr(GBytes) bytes = soup_session_send_and_read(s, msg, nullptr, &error);
   if (!bytes) {
     r.error = error->message;
+    r.error_domain = error->domain;
+    r.error_code = error->code;
     return r;
   }
   r.status = soup_message_get_status(msg);
@@ -96,6 +100,11 @@ Response http(const char* method, const std::string& url, const std::string& bod
   r.body.assign(data ? data : "", size);
   collect_headers(msg, &r);
   return r;
+}
+
+Response http(const char* method, const std::string& url, const std::string& body = "", const Headers& headers = {},
+              bool follow = true) {
+  return http_on(session(), method, url, body, headers, follow);
 }
 
 Headers auth(const std::string& idempotency_key = "") {
@@ -177,10 +186,11 @@ std::string submit(Emulator& emu, const std::string& body, const std::string& id
 }
 
 /* Polls until a terminal status; returns the final task object and the statuses seen. */
-JsonNode* wait_task(Emulator& emu, const std::string& id, std::vector<std::string>* seen = nullptr) {
+JsonNode* wait_task(Emulator& emu, const std::string& id, std::vector<std::string>* seen = nullptr,
+                    SoupSession* via = session()) {
   gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
   while (g_get_monotonic_time() < deadline) {
-    Response r = http("GET", emu.url() + "/api/v1/tasks/" + id, "", auth());
+    Response r = http_on(via, "GET", emu.url() + "/api/v1/tasks/" + id, "", auth());
     fail_unless_equals_int(r.status, 200);
     JsonNode* node = parse(r.body);
     std::string status = str(obj(node), "status");
@@ -684,6 +694,237 @@ GST_START_TEST(test_faults) {
 }
 GST_END_TEST;
 
+/* "body" faults: arbitrary answers the client must survive. */
+GST_START_TEST(test_fault_bodies) {
+  auto emu = start_emulator();
+  const std::string url = emu->url() + "/api/v1/tasks";
+  const std::string body = R"({"model":"gpt-image-2","input":{"prompt":"bodies"}})";
+
+  /* Malformed JSON instead of a task; the submit is not processed. */
+  fail_unless(emu->add_fault(R"({"route":"submit","action":"body","body":"{\"task_id\":"})"));
+  Response broken = http("POST", url, body, auth(uuid()));
+  fail_unless_equals_int(broken.status, 200);
+  assert_str(broken.body, "{\"task_id\":");
+  assert_str(broken.header("Content-Type"), "application/json");
+  fail_unless_equals_int(emu->ledger_count(), 0);
+
+  /* after_processing: created and charged, the real answer replaced (headers too). */
+  fail_unless(emu->add_fault(
+      R"({"route":"submit","action":"body","after_processing":true,"status":202,"content_type":"text/plain","body":"accepted"})"));
+  const std::string key = uuid();
+  Response replaced = http("POST", url, body, auth(key));
+  fail_unless_equals_int(replaced.status, 202);
+  assert_str(replaced.header("Content-Type"), "text/plain");
+  assert_str(replaced.body, "accepted");
+  fail_if(replaced.header("Server").empty(), "the server's own headers must stay");
+  fail_unless_equals_int(emu->ledger_count(), 1);
+  Response replay = http("POST", url, body, auth(key));
+  fail_unless_equals_int(replay.status, 200);
+  g_autoptr(JsonNode) replay_node = parse(replay.body);
+  std::string id = str(obj(replay_node), "task_id");
+  fail_unless(g_str_has_prefix(id.c_str(), "task_"), "replay: %s", replay.body.c_str());
+  fail_unless_equals_int(emu->ledger_count(), 1);
+
+  /* A non-string "body" is sent as JSON: wrong types, unknown statuses. */
+  fail_unless(emu->add_fault(R"({"route":"poll","action":"body","body":{"task_id":7,"status":"exploded"}})"));
+  Response odd = http("GET", url + "/" + id, "", auth());
+  fail_unless_equals_int(odd.status, 200);
+  assert_str(odd.body, R"({"task_id":7,"status":"exploded"})");
+
+  /* Huge answer. */
+  fail_unless(emu->add_fault(R"({"route":"poll","action":"body","body":"x","repeat":6000000})"));
+  Response huge = http("GET", url + "/" + id, "", auth());
+  fail_unless_equals_int(huge.status, 200);
+  fail_unless_equals_int(huge.body.size(), 6000000);
+  assert_str(huge.header("Content-Length"), "6000000");
+  fail_unless(huge.body.find_first_not_of('x') == std::string::npos);
+
+  /* No Content-Type at all, any status. */
+  fail_unless(emu->add_fault(R"({"route":"events","action":"body","status":500,"content_type":"","body":"<html>oops</html>"})"));
+  Response html = http("GET", url + "/" + id + "/events", "", auth());
+  fail_unless_equals_int(html.status, 500);
+  fail_unless(html.headers.count("content-type") == 0, "Content-Type: %s", html.header("Content-Type").c_str());
+  assert_str(html.body, "<html>oops</html>");
+  /* Each rule was used once. */
+  Response normal = http("GET", url + "/" + id, "", auth());
+  fail_unless_equals_int(normal.status, 200);
+  g_autoptr(JsonNode) normal_node = parse(normal.body);
+  assert_str(str(obj(normal_node), "task_id"), id);
+
+  /* Invalid rules are refused. */
+  for (const char* bad : {R"({"route":"download","action":"body"})", R"({"route":"poll","action":"body","repeat":-1})",
+                          R"({"route":"poll","action":"body","body":"xx","repeat":300000000})",
+                          R"({"route":"poll","action":"body","content_type":5})",
+                          R"({"route":"download","action":"content_type"})", R"({"route":"task","action":"output_url"})",
+                          R"({"route":"download","action":"expire","resign":"yes"})"}) {
+    guint code = 0;
+    fail_if(emu->post_json("/_emulator/faults", bad, &code), "accepted: %s", bad);
+    fail_unless_equals_int(code, 400);
+  }
+}
+GST_END_TEST;
+
+/* content_type, expire (+ resign) and output_url. */
+GST_START_TEST(test_output_faults) {
+  auto emu = start_emulator();
+  const std::string body = R"({"model":"gpt-image-2","input":{"prompt":"outputs"}})";
+  std::string id = submit(*emu, body);
+  g_autoptr(JsonNode) task = wait_task(*emu, id);
+  const std::string url = output_urls(task, "images")[0];
+  const std::string data = read_file(emu->task_files(id)[0]);
+
+  fail_unless(emu->add_fault(R"({"route":"download","action":"content_type","value":"text/html"})"));
+  Response html = http("GET", url);
+  fail_unless_equals_int(html.status, 200);
+  assert_str(html.header("Content-Type"), "text/html");
+  fail_unless(html.body == data);
+  fail_unless(emu->add_fault(R"({"route":"download","action":"content_type","value":""})"));
+  Response bare = http("GET", url);
+  fail_unless_equals_int(bare.status, 200);
+  fail_unless(bare.headers.count("content-type") == 0, "Content-Type: %s", bare.header("Content-Type").c_str());
+  fail_unless(bare.body == data);
+  assert_str(http("GET", url).header("Content-Type"), "image/png");
+
+  /* expire: the same URL works again once the rule is used up. */
+  fail_unless(emu->add_fault(R"({"route":"download","action":"expire"})"));
+  Response expired = http("GET", url);
+  fail_unless_equals_int(expired.status, 410);
+  assert_str(error_code(expired), "expired");
+  fail_unless_equals_int(http("GET", url).status, 200);
+
+  /* expire + resign: that URL is dead for good, the task gives a new one. */
+  fail_unless(emu->add_fault(R"({"route":"download","action":"expire","resign":true})"));
+  fail_unless_equals_int(http("GET", url).status, 410);
+  fail_unless_equals_int(http("GET", url).status, 403);
+  g_autoptr(JsonNode) reread = wait_task(*emu, id);
+  const std::string fresh = output_urls(reread, "images")[0];
+  fail_if(fresh == url, "no new signature");
+  assert_str(fresh.substr(0, fresh.find("?sig=")), url.substr(0, url.find("?sig=")));
+  Response again = http("GET", fresh);
+  fail_unless_equals_int(again.status, 200);
+  fail_unless(again.body == data);
+  fail_unless_equals_int(http("GET", url).status, 403);
+
+  /* output_url: every output URL of the next task, in GET and POST answers. */
+  fail_unless(emu->add_fault(R"({"route":"task","action":"output_url","url":"file:///etc/passwd"})"));
+  const std::string key = uuid();
+  const std::string two = R"({"model":"gemini-3-1-flash-image-preview","input":{"prompt":"o","resolution":"0.5K","n":2}})";
+  std::string odd = submit(*emu, two, key);
+  g_autoptr(JsonNode) odd_task = wait_task(*emu, odd);
+  auto urls = output_urls(odd_task, "images");
+  fail_unless_equals_int(urls.size(), 2);
+  for (const auto& u : urls)
+    assert_str(u, "file:///etc/passwd");
+  Response replay = http("POST", emu->url() + "/api/v1/tasks", two, auth(key));
+  fail_unless_equals_int(replay.status, 200);
+  g_autoptr(JsonNode) replay_node = parse(replay.body);
+  assert_str(output_urls(replay_node, "images")[0], "file:///etc/passwd");
+  /* Only that task. */
+  g_autoptr(JsonNode) normal = wait_task(*emu, submit(*emu, body));
+  fail_unless(g_str_has_prefix(output_urls(normal, "images")[0].c_str(), "http://127.0.0.1:"));
+}
+GST_END_TEST;
+
+int stat_of(Emulator& emu, const char* group, const char* name) {
+  g_autoptr(JsonNode) stats = emu.get_json("/_emulator/stats");
+  JsonObject* o = obj(stats);
+  if (group)
+    o = json_object_get_object_member(o, group);
+  fail_unless(o && json_object_has_member(o, name), "stats have no %s", name);
+  return (int)json_object_get_int_member(o, name);
+}
+
+GST_START_TEST(test_stats) {
+  auto emu = start_emulator();
+  const std::string url = emu->url() + "/api/v1/tasks";
+  fail_unless_equals_int(stat_of(*emu, "requests", "submit"), 0);
+  fail_unless_equals_int(stat_of(*emu, nullptr, "tasks"), 0);
+
+  fail_unless(emu->add_fault(R"({"route":"submit","action":"status","status":503})"));
+  fail_unless_equals_int(http("POST", url, "{}", auth()).status, 503);
+  std::string id = submit(*emu, R"({"model":"gpt-image-2","input":{"prompt":"stats"}})");
+  http("GET", url + "/" + id, "", auth());
+  http("GET", url + "/" + id, "", auth());
+  http("GET", url + "/" + id + "/events", "", auth());
+  fail_unless_equals_int(stat_of(*emu, "requests", "submit"), 2);
+  fail_unless_equals_int(stat_of(*emu, "requests", "poll"), 2);
+  fail_unless_equals_int(stat_of(*emu, "requests", "events"), 1);
+  fail_unless_equals_int(stat_of(*emu, "requests", "download"), 0);
+  fail_unless_equals_int(stat_of(*emu, nullptr, "tasks"), 1);
+  g_autoptr(JsonNode) task = wait_task(*emu, id);
+  fail_unless_equals_int(http("GET", output_urls(task, "images")[0]).status, 200);
+  fail_unless_equals_int(stat_of(*emu, "requests", "download"), 1);
+
+  /* A keep-alive connection counts while open, and not once its client closes it. */
+  const int before = stat_of(*emu, nullptr, "open_connections");
+  fail_unless(before >= 1, "the stats request's own connection is open");
+  SoupSession* extra = soup_session_new();
+  fail_unless_equals_int(http_on(extra, "GET", url + "/" + id, "", auth()).status, 200);
+  fail_unless_equals_int(stat_of(*emu, nullptr, "open_connections"), before + 1);
+  g_object_unref(extra);
+  int after = -1;
+  for (int i = 0; i < 50 && (after = stat_of(*emu, nullptr, "open_connections")) != before; i++)
+    g_usleep(20 * 1000);
+  fail_unless_equals_int(after, before);
+
+  fail_unless(emu->reset());
+  fail_unless_equals_int(stat_of(*emu, "requests", "poll"), 0);
+  fail_unless_equals_int(stat_of(*emu, nullptr, "tasks"), 0);
+}
+GST_END_TEST;
+
+int run_emulator(const std::vector<std::string>& args) {
+  const char* program = g_getenv("MINDVIDEO_EMULATOR");
+  fail_unless(program != nullptr, "MINDVIDEO_EMULATOR is not set");
+  std::vector<const char*> argv = {program, "--port", "0", "--quiet"};
+  for (const auto& a : args)
+    argv.push_back(a.c_str());
+  argv.push_back(nullptr);
+  g_autoptr(GError) error = nullptr;
+  g_autoptr(GSubprocess) p = g_subprocess_newv(argv.data(), G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
+  fail_unless(p != nullptr, "cannot run the emulator: %s", error ? error->message : "?");
+  fail_unless(g_subprocess_wait(p, nullptr, nullptr));
+  fail_unless(g_subprocess_get_if_exited(p), "the emulator did not exit by itself");
+  return g_subprocess_get_exit_status(p);
+}
+
+GST_START_TEST(test_tls) {
+  const char* data_dir = g_getenv("MINDVIDEO_TEST_DATA");
+  fail_unless(data_dir != nullptr, "MINDVIDEO_TEST_DATA is not set");
+  const std::string cert = std::string(data_dir) + "/tls-selfsigned.pem";
+  const std::string key = std::string(data_dir) + "/tls-selfsigned.key";
+  /* Usage errors. */
+  fail_unless_equals_int(run_emulator({"--tls-cert", cert}), 2);
+  fail_unless_equals_int(run_emulator({"--tls-cert", cert, "--tls-key", cert}), 2);
+
+  auto emu = start_emulator({"--tls-cert", cert, "--tls-key", key});
+  fail_unless(g_str_has_prefix(emu->url().c_str(), "https://127.0.0.1:"), "url %s", emu->url().c_str());
+  const std::string tasks = emu->url() + "/api/v1/tasks";
+
+  /* A client that does not trust the certificate gets a certificate error. */
+  Response untrusted = http("GET", tasks + "/task_none", "", auth());
+  fail_unless_equals_int(untrusted.status, 0);
+  fail_unless(untrusted.error_domain == G_TLS_ERROR && untrusted.error_code == G_TLS_ERROR_BAD_CERTIFICATE,
+              "expected a certificate error, got: %s", untrusted.error.c_str());
+
+  /* One that trusts it (and the harness, over the same HTTPS) works. */
+  g_autoptr(GError) error = nullptr;
+  g_autoptr(GTlsDatabase) db = g_tls_file_database_new(cert.c_str(), &error);
+  fail_unless(db != nullptr, "cannot load %s: %s", cert.c_str(), error ? error->message : "?");
+  g_autoptr(SoupSession) trusting = soup_session_new_with_options("timeout", 30, "tls-database", db, nullptr);
+  Response created =
+      http_on(trusting, "POST", tasks, R"({"model":"gpt-image-2","input":{"prompt":"tls"}})", auth(uuid()));
+  fail_unless_equals_int(created.status, 201);
+  fail_unless_equals_int(emu->ledger_count(), 1);
+  g_autoptr(JsonNode) node = parse(created.body);
+  g_autoptr(JsonNode) task = wait_task(*emu, str(obj(node), "task_id"), nullptr, trusting);
+  /* The CDN stays plain HTTP. */
+  const std::string file = output_urls(task, "images")[0];
+  fail_unless(g_str_has_prefix(file.c_str(), "http://127.0.0.1:"), "url %s", file.c_str());
+  fail_unless_equals_int(http("GET", file).status, 200);
+}
+GST_END_TEST;
+
 static Suite* emulator_suite(void) {
   Suite* s = suite_create("mindvideo-emulator");
   TCase* tc = tcase_create("general");
@@ -694,6 +935,10 @@ static Suite* emulator_suite(void) {
   tcase_add_test(tc, test_auth_and_validation);
   tcase_add_test(tc, test_cdn);
   tcase_add_test(tc, test_faults);
+  tcase_add_test(tc, test_fault_bodies);
+  tcase_add_test(tc, test_output_faults);
+  tcase_add_test(tc, test_stats);
+  tcase_add_test(tc, test_tls);
   return s;
 }
 

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# A coverage-guided fuzz run of the response parsing with libFuzzer (clang,
+# AddressSanitizer and UBSan), seeded from tests/fuzz/corpus.
+#
+#   bash tests/fuzz/run.sh [seconds]       (default 60)
+#
+# New inputs go to build/fuzz/corpus, not to the source tree; a crash leaves
+# its input in build/fuzz/ and a non-zero exit status.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+seconds=${1:-60}
+out="$root/${MINDVIDEO_BUILDDIR:-build}/fuzz"
+mkdir -p "$out/corpus"
+
+if ! command -v clang++ >/dev/null || [ ! -e "$(clang++ -print-file-name=libclang_rt.fuzzer-x86_64.a)" ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends clang libclang-rt-14-dev
+fi
+
+core="$root/gst/mindvideo"
+# shellcheck disable=SC2046
+clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -DPACKAGE_VERSION='"fuzz"' -DGST_USE_UNSTABLE_API -I"$core" \
+  $(pkg-config --cflags gstreamer-1.0 gstreamer-base-1.0 libsoup-3.0 json-glib-1.0 nlohmann_json) \
+  "$root/tests/fuzz/fuzz-response.cpp" "$core/api.cpp" "$core/retry.cpp" "$core/schema.cpp" \
+  "$core/inputs.cpp" "$core/log.cpp" \
+  $(pkg-config --libs gstreamer-1.0 gstreamer-base-1.0 libsoup-3.0 json-glib-1.0) \
+  -o "$out/fuzz-response"
+
+cd "$out"
+./fuzz-response -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 \
+  corpus "$root/tests/fuzz/corpus"
