@@ -8,8 +8,8 @@ packages=(
   g++ meson ninja-build pkg-config
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libsoup-3.0-dev libjson-glib-dev libvalijson-dev nlohmann-json3-dev libgif-dev
-  # tests: the official JSON Schema conformance suite
-  json-schema-test-suite
+  # tests: the official JSON Schema conformance suite, memcheck, libFuzzer
+  json-schema-test-suite valgrind clang libclang-rt-14-dev
   # runtime: TLS for https, and the elements the demo, tests and emulator use
   glib-networking ca-certificates
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-base-apps gstreamer1.0-plugins-good

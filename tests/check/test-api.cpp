@@ -46,9 +46,9 @@ GST_END_TEST;
 GST_START_TEST(test_submit_body_prompt_property_wins) {
   std::string body = body_of({"m", "from property", R"({"size":"1:1","prompt":"from input"})"});
   json j = json::parse(body);
-  fail_unless_equals_string(j["input"]["prompt"].get<std::string>().c_str(), "from property");
+  assert_str(j["input"]["prompt"].get<std::string>(), "from property");
   fail_unless_equals_int(j["input"].size(), 2);
-  fail_unless_equals_string(j["input"].begin().key().c_str(), "prompt");
+  assert_str(j["input"].begin().key(), "prompt");
 }
 GST_END_TEST;
 

@@ -47,10 +47,17 @@ static std::vector<std::string> mp4_boxes(const std::string& data) {
   std::vector<std::string> boxes;
   size_t pos = 0;
   while (pos + 8 <= data.size()) {
-    guint64 size = GST_READ_UINT32_BE(data.data() + pos);
+    /* Byte by byte: box headers are not aligned. */
+    auto be = [&data](size_t at, int bytes) {
+      guint64 v = 0;
+      for (int i = 0; i < bytes; i++)
+        v = (v << 8) | (guint8)data[at + i];
+      return v;
+    };
+    guint64 size = be(pos, 4);
     std::string type = data.substr(pos + 4, 4);
     if (size == 1 && pos + 16 <= data.size())
-      size = GST_READ_UINT64_BE(data.data() + pos + 8);
+      size = be(pos + 8, 8);
     if (size < 8)
       break;
     boxes.push_back(type);

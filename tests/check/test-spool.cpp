@@ -81,7 +81,8 @@ GST_START_TEST(test_failure_after_partial_data) {
   fail_unless_equals_uint64(available, 10);
   /* ...and the failure is reported where the bytes end, not EOS. */
   fail_unless(spool.wait(10, 64, &available) == mv::Spool::State::Failed);
-  fail_unless_equals_string(spool.error().message.c_str(), "cut");
+  const std::string message = spool.error().message;
+  fail_unless_equals_string(message.c_str(), "cut");
   spool.close();
   fail_unless_equals_int64(spool.total(), -1);
   fail_unless_equals_uint64(spool.written(), 0);
