@@ -23,7 +23,22 @@
  * submitted, CONTINUE on each status change, then COMPLETE, CANCELED or
  * ERROR) and as an element message named `mindvideo-task` on each status
  * change, with the fields `task-id`, `request-id`, `idempotency-key`,
- * `model`, `status`, `cost-estimate` and `cost-actual`.
+ * `model`, `status` (strings), `cost-estimate`, `cost-actual` (doubles, -1
+ * when unknown), `output-uris` (an array of every output URL, once the task
+ * succeeded) and `elapsed` (#GstClockTime since the submission). A tag event
+ * before the first buffer carries the prompt as the title and a comment
+ * naming the model and the task.
+ *
+ * The element handles `mindvideo://` URIs, so that playbin, uridecodebin and
+ * gst-play-1.0 can play a prompt:
+ * `mindvideo://<model>?prompt=<text>&<input field>=<value>&<setting>=<value>`.
+ * Query fields become `input` fields, typed as JSON reads them (numbers,
+ * true, false and null; values starting with `"`, `{` or `[` are JSON; a
+ * repeated field or `field[]` is an array). The settings `output-index`,
+ * `idempotency-key`, `task-id`, `poll-interval`, `timeout`,
+ * `request-timeout`, `retries` and `max-size` may be given too. The API key
+ * and URL never come from a URI: they come from the element or from
+ * `MINDVIDEO_API_KEY` and `MINDVIDEO_API_URL`.
  *
  * ## Example launch lines
  * |[
@@ -39,6 +54,9 @@
  * gst-launch-1.0 mindvideosrc model=veo3-1-quality idempotency-key=3f1c... ! decodebin ! ...
  * ]| Picks up the task submitted earlier with the same key (after a crash, say)
  * without paying for it again; `task-id=...` attaches to a known task.
+ * |[
+ * gst-play-1.0 "mindvideo://veo3-1-quality?prompt=waves%20at%20dawn&resolution=1080p"
+ * ]| Plays a prompt by URI.
  *
  * ## Thread safety notes
  *
@@ -68,6 +86,7 @@
 #include "mindvideo/http.h"
 #include "mindvideo/job.h"
 #include "mindvideo/spool.h"
+#include "mindvideo/uri.h"
 
 #include <gst/base/gsttypefindhelper.h>
 
@@ -91,6 +110,9 @@ GST_DEBUG_CATEGORY_STATIC(gst_mind_video_src_debug);
  * stops a hostile or broken host from filling the disk. */
 #define DEFAULT_MAX_SIZE (G_GUINT64_CONSTANT(4) << 30)
 #define DEFAULT_ALLOW_PLAIN_HTTP FALSE
+/* The GstContext type through which elements share one HTTP session, as
+ * souphttpsrc shares its own through "gst.soup.session". */
+#define MINDVIDEO_SESSION_CONTEXT "mindvideo.http.session"
 /* Enough bytes for every typefinder that matters here (MP4, PNG, JPEG, WebP). */
 #define TYPEFIND_BYTES 4096
 
@@ -171,6 +193,22 @@ std::string url_extension(const std::string& url) {
 
 }  // namespace
 
+/* The boxed value a session context carries: a reference to the session. */
+struct GstMindVideoSession {
+  std::shared_ptr<mv::HttpSession> http;
+};
+
+static GstMindVideoSession* gst_mind_video_session_copy(GstMindVideoSession* session) {
+  return new GstMindVideoSession{session->http};
+}
+
+static void gst_mind_video_session_free(GstMindVideoSession* session) {
+  delete session;
+}
+
+G_DEFINE_BOXED_TYPE(GstMindVideoSession, gst_mind_video_session, gst_mind_video_session_copy,
+                    gst_mind_video_session_free)
+
 struct GstMindVideoSrcPrivate final : public mv::JobObserver {
   explicit GstMindVideoSrcPrivate(GstMindVideoSrc* s) : self(s) {}
 
@@ -178,6 +216,7 @@ struct GstMindVideoSrcPrivate final : public mv::JobObserver {
 
   std::mutex settings_lock;
   Settings settings;
+  std::shared_ptr<mv::HttpSession> context_http; /* from a GstContext; under settings_lock */
 
   std::mutex state_lock;
   State state;
@@ -185,11 +224,14 @@ struct GstMindVideoSrcPrivate final : public mv::JobObserver {
   /* Streaming state, from start() to stop(). */
   mv::Canceller cancel;
   mv::Spool spool;
-  std::unique_ptr<mv::HttpSession> http;
+  std::shared_ptr<mv::HttpSession> http;
   std::unique_ptr<mv::Job> job;
   std::unique_ptr<mv::Downloader> downloader;
   std::string api_key; /* resolved, for redacting texts we post */
   std::string model;
+  std::string prompt;           /* as sent, for the title tag */
+  GstClockTime started_at = 0;  /* submission or attach, for "elapsed" */
+  bool tagged = false;          /* tag event sent */
   /* The key made when the user set none, and the request it was made for:
    * a restart of the same request reuses it, so the server hands back the
    * task it already charged for instead of a second one. start() only. */
@@ -209,7 +251,9 @@ struct GstMindVideoSrcPrivate final : public mv::JobObserver {
   void on_warning(const std::string& message) override;
 
   void post_progress(GstProgressType type, const std::string& text);
-  void post_task_message();
+  void use_session(guint request_timeout);
+  void send_tags();
+  void post_task_message(const mv::TaskInfo& task);
   void post_error(const mv::Error& error);
   GstFlowReturn ensure_download();
   GstFlowReturn start_output(size_t index);
@@ -241,9 +285,14 @@ static GstFlowReturn gst_mind_video_src_fill(GstBaseSrc* bsrc, guint64 offset, g
 static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 
+static void gst_mind_video_src_uri_handler_init(gpointer g_iface, gpointer iface_data);
+static void gst_mind_video_src_set_context(GstElement* element, GstContext* context);
+
 #define gst_mind_video_src_parent_class parent_class
-G_DEFINE_TYPE(GstMindVideoSrc, gst_mind_video_src, GST_TYPE_BASE_SRC);
-GST_ELEMENT_REGISTER_DEFINE(mindvideosrc, "mindvideosrc", GST_RANK_NONE, GST_TYPE_MIND_VIDEO_SRC);
+G_DEFINE_TYPE_WITH_CODE(GstMindVideoSrc, gst_mind_video_src, GST_TYPE_BASE_SRC,
+                        G_IMPLEMENT_INTERFACE(GST_TYPE_URI_HANDLER, gst_mind_video_src_uri_handler_init));
+/* PRIMARY, so that playbin, uridecodebin and gst-play pick it for mindvideo://. */
+GST_ELEMENT_REGISTER_DEFINE(mindvideosrc, "mindvideosrc", GST_RANK_PRIMARY, GST_TYPE_MIND_VIDEO_SRC);
 
 static void gst_mind_video_src_class_init(GstMindVideoSrcClass* klass) {
   GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
@@ -344,18 +393,54 @@ static void gst_mind_video_src_class_init(GstMindVideoSrcClass* klass) {
       "Which output of the task (output.videos[] / output.images[]) to stream; -1 = all, one after another, each "
       "starting with a DISCONT buffer",
       -1, G_MAXINT, DEFAULT_OUTPUT_INDEX, rw);
+  /**
+   * GstMindVideoSrc:poll-interval:
+   *
+   * Milliseconds between two status requests while the task runs. Failing
+   * requests back off beyond it, up to 8 s.
+   */
   properties[PROP_POLL_INTERVAL] = g_param_spec_uint(
       "poll-interval", "Poll interval", "Milliseconds between status requests", 50, G_MAXUINT,
       DEFAULT_POLL_INTERVAL, rw);
+  /**
+   * GstMindVideoSrc:timeout:
+   *
+   * Seconds allowed from the submission (or attachment) until the task has
+   * ended. Past it the element posts an error naming the task id and the
+   * idempotency key, with which a later run picks the task up unpaid. 0
+   * waits for ever. The download has no deadline of its own.
+   */
   properties[PROP_TIMEOUT] = g_param_spec_uint(
       "timeout", "Timeout", "Seconds allowed from submission until the task has ended (0 = no limit)", 0,
       G_MAXUINT, DEFAULT_TIMEOUT, rw);
+  /**
+   * GstMindVideoSrc:request-timeout:
+   *
+   * Seconds an HTTP request may wait for the network (connecting, or
+   * between two reads) before it fails and is retried. Elements with the
+   * default share one HTTP session in the process.
+   */
   properties[PROP_REQUEST_TIMEOUT] = g_param_spec_uint(
       "request-timeout", "Request timeout", "Seconds an HTTP request may wait for the network before it fails",
       1, 3600, DEFAULT_REQUEST_TIMEOUT, rw);
+  /**
+   * GstMindVideoSrc:retries:
+   *
+   * How many times a request that failed for a passing reason (network
+   * error, timeout, HTTP 408, 429 or 5xx) is tried again: the submission
+   * (always with the same Idempotency-Key and body) and downloads that make
+   * no progress. Polls are retried until the timeout regardless. -1 retries
+   * for ever.
+   */
   properties[PROP_RETRIES] = g_param_spec_int(
       "retries", "Retries", "Retries of a request that failed for a passing reason (-1 = forever)", -1,
       G_MAXINT, DEFAULT_RETRIES, rw);
+  /**
+   * GstMindVideoSrc:max-size:
+   *
+   * The largest output accepted, in bytes, announced or not: a larger one is
+   * an error rather than a full disk. 0 accepts any size.
+   */
   properties[PROP_MAX_SIZE] = g_param_spec_uint64(
       "max-size", "Maximum size", "Largest output accepted, in bytes (0 = no limit)", 0, G_MAXUINT64,
       DEFAULT_MAX_SIZE, rw);
@@ -370,15 +455,43 @@ static void gst_mind_video_src_class_init(GstMindVideoSrcClass* klass) {
       "allow-plain-http", "Allow plain HTTP",
       "Send the API key over plain http:// to a host that is not loopback (default: refused)",
       DEFAULT_ALLOW_PLAIN_HTTP, rw);
+  /**
+   * GstMindVideoSrc:status:
+   *
+   * The task's status as the API last reported it: `queued`, `processing`,
+   * `succeeded`, `failed`, `cancelled`, or another string the platform may
+   * add. Notified on each change, from the streaming thread.
+   */
   properties[PROP_STATUS] = g_param_spec_string(
       "status", "Status", "Task status: queued, processing, succeeded, failed or cancelled", nullptr, ro);
+  /**
+   * GstMindVideoSrc:request-id:
+   *
+   * The request id the API gave the task, for support requests.
+   */
   properties[PROP_REQUEST_ID] =
       g_param_spec_string("request-id", "Request ID", "Request id the API gave the task", nullptr, ro);
+  /**
+   * GstMindVideoSrc:cost-estimate:
+   *
+   * The cost the API estimated for the task, -1 until it said.
+   */
   properties[PROP_COST_ESTIMATE] = g_param_spec_double(
       "cost-estimate", "Cost estimate", "Estimated cost the API reported (-1 = not known yet)", -1, G_MAXDOUBLE,
       -1, ro);
+  /**
+   * GstMindVideoSrc:cost-actual:
+   *
+   * The cost the API charged, -1 until it said (usually once the task
+   * succeeded).
+   */
   properties[PROP_COST_ACTUAL] = g_param_spec_double(
       "cost-actual", "Actual cost", "Actual cost the API reported (-1 = not known yet)", -1, G_MAXDOUBLE, -1, ro);
+  /**
+   * GstMindVideoSrc:output-uri:
+   *
+   * The URL of the output being downloaded and streamed.
+   */
   properties[PROP_OUTPUT_URI] =
       g_param_spec_string("output-uri", "Output URI", "URL of the output being streamed", nullptr, ro);
   g_object_class_install_properties(gobject_class, N_PROPERTIES, properties);
@@ -389,6 +502,7 @@ static void gst_mind_video_src_class_init(GstMindVideoSrcClass* klass) {
       "Generates video or images with the MindVideo API from a prompt and streams the result",
       "mindvideosrc developers <dev@mindvideosrc.invalid>");
 
+  element_class->set_context = GST_DEBUG_FUNCPTR(gst_mind_video_src_set_context);
   basesrc_class->start = GST_DEBUG_FUNCPTR(gst_mind_video_src_start);
   basesrc_class->stop = GST_DEBUG_FUNCPTR(gst_mind_video_src_stop);
   basesrc_class->unlock = GST_DEBUG_FUNCPTR(gst_mind_video_src_unlock);
@@ -509,7 +623,7 @@ void GstMindVideoSrcPrivate::post_progress(GstProgressType type, const std::stri
                                                     mv::redact(text, api_key).c_str()));
 }
 
-void GstMindVideoSrcPrivate::post_task_message() {
+void GstMindVideoSrcPrivate::post_task_message(const mv::TaskInfo& task) {
   State st;
   {
     std::lock_guard<std::mutex> guard(state_lock);
@@ -519,11 +633,23 @@ void GstMindVideoSrcPrivate::post_task_message() {
       "mindvideo-task", "task-id", G_TYPE_STRING, st.task_id.c_str(), "request-id", G_TYPE_STRING,
       st.request_id.c_str(), "idempotency-key", G_TYPE_STRING, st.idempotency_key.c_str(), "model",
       G_TYPE_STRING, model.c_str(), "status", G_TYPE_STRING, st.status.c_str(), "cost-estimate",
-      G_TYPE_DOUBLE, st.cost_estimate, "cost-actual", G_TYPE_DOUBLE, st.cost_actual, nullptr);
+      G_TYPE_DOUBLE, st.cost_estimate, "cost-actual", G_TYPE_DOUBLE, st.cost_actual, "elapsed", G_TYPE_UINT64,
+      (guint64)GST_CLOCK_DIFF(started_at, gst_util_get_timestamp()), nullptr);
+  /* Every output the task lists, in order (empty until it succeeded). */
+  GValue uris = G_VALUE_INIT;
+  gst_value_array_init(&uris, task.outputs.size());
+  for (const auto& output : task.outputs) {
+    GValue uri = G_VALUE_INIT;
+    g_value_init(&uri, G_TYPE_STRING);
+    g_value_set_string(&uri, output.url.c_str());
+    gst_value_array_append_and_take_value(&uris, &uri);
+  }
+  gst_structure_take_value(s, "output-uris", &uris);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
 void GstMindVideoSrcPrivate::on_start(const std::string& task_id) {
+  started_at = gst_util_get_timestamp();
   if (!task_id.empty()) {
     GST_INFO_OBJECT(self, "attaching to task %s", task_id.c_str());
     post_progress(GST_PROGRESS_TYPE_START, "Attaching to task " + task_id);
@@ -568,7 +694,7 @@ void GstMindVideoSrcPrivate::on_task(const mv::TaskInfo& task, bool changed) {
     GST_INFO_OBJECT(self, "task %s is %s", task.task_id.c_str(), task.status_text.c_str());
   notify({PROP_STATUS});
   post_progress(GST_PROGRESS_TYPE_CONTINUE, "Task " + task.task_id + ": " + task.status_text);
-  post_task_message();
+  post_task_message(task);
 }
 
 void GstMindVideoSrcPrivate::on_warning(const std::string& message) {
@@ -609,6 +735,72 @@ void GstMindVideoSrcPrivate::post_error(const mv::Error& error) {
                                         details);
 }
 
+static void gst_mind_video_src_set_context(GstElement* element, GstContext* context) {
+  GstMindVideoSrcPrivate* priv = GST_MIND_VIDEO_SRC(element)->priv;
+  if (g_strcmp0(gst_context_get_context_type(context), MINDVIDEO_SESSION_CONTEXT) == 0) {
+    GstMindVideoSession* session = nullptr;
+    if (gst_structure_get(gst_context_get_structure(context), "session", gst_mind_video_session_get_type(),
+                          &session, nullptr) &&
+        session) {
+      std::lock_guard<std::mutex> guard(priv->settings_lock);
+      priv->context_http = session->http;
+      gst_mind_video_session_free(session);
+    }
+  }
+  GST_ELEMENT_CLASS(parent_class)->set_context(element, context);
+}
+
+/* Picks the HTTP session for this run. With the default request-timeout
+ * (a session-wide setting in libsoup) it is shared: the one a neighbour or
+ * the application offers through a GstContext, else the process-wide one,
+ * then offered in turn, as souphttpsrc does. No network I/O. */
+void GstMindVideoSrcPrivate::use_session(guint request_timeout) {
+  if (request_timeout != DEFAULT_REQUEST_TIMEOUT) {
+    http = std::make_shared<mv::HttpSession>(request_timeout);
+    return;
+  }
+  GstQuery* query = gst_query_new_context(MINDVIDEO_SESSION_CONTEXT);
+  if (gst_pad_peer_query(GST_BASE_SRC_PAD(self), query)) {
+    GstContext* context = nullptr;
+    gst_query_parse_context(query, &context);
+    if (context)
+      gst_element_set_context(GST_ELEMENT(self), context);
+  } else {
+    gst_element_post_message(GST_ELEMENT(self),
+                             gst_message_new_need_context(GST_OBJECT(self), MINDVIDEO_SESSION_CONTEXT));
+  }
+  gst_query_unref(query);
+  {
+    std::lock_guard<std::mutex> guard(settings_lock);
+    http = context_http;
+  }
+  if (!http)
+    http = mv::HttpSession::shared(DEFAULT_REQUEST_TIMEOUT);
+  GstContext* context = gst_context_new(MINDVIDEO_SESSION_CONTEXT, TRUE);
+  GstMindVideoSession session{http};
+  /* "id" tells sessions apart, for applications and tests. */
+  gst_structure_set(gst_context_writable_structure(context), "session", gst_mind_video_session_get_type(),
+                    &session, "id", G_TYPE_UINT64, (guint64)(uintptr_t)http.get(), nullptr);
+  gst_element_set_context(GST_ELEMENT(self), context);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_have_context(GST_OBJECT(self), context));
+}
+
+/* Where the media came from, for muxers and applications: once, before the
+ * first buffer. */
+void GstMindVideoSrcPrivate::send_tags() {
+  GstTagList* tags = gst_tag_list_new_empty();
+  if (!prompt.empty())
+    gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_TITLE, prompt.c_str(), nullptr);
+  std::string comment = "Generated by MindVideo model " + (model.empty() ? std::string("(unknown)") : model) +
+                        ", task " + job->task().task_id;
+  gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_COMMENT, comment.c_str(), nullptr);
+  /* basesrc queues it and pushes it after the segment, before the buffer.
+   * The class method, not gst_element_send_event(): that takes the state
+   * lock, which a state change may hold while it waits for this thread. */
+  GST_ELEMENT_CLASS(parent_class)->send_event(GST_ELEMENT(self), gst_event_new_tag(tags));
+  tagged = true;
+}
+
 static gboolean gst_mind_video_src_start(GstBaseSrc* bsrc) {
   GstMindVideoSrc* self = GST_MIND_VIDEO_SRC(bsrc);
   GstMindVideoSrcPrivate* priv = self->priv;
@@ -642,6 +834,7 @@ static gboolean gst_mind_video_src_start(GstBaseSrc* bsrc) {
   js.allow_plain_http = s.allow_plain_http;
   priv->api_key = js.api_key;
   priv->model = s.model;
+  priv->prompt = mv::effective_prompt(js.request);
 
   {
     std::lock_guard<std::mutex> guard(priv->state_lock);
@@ -657,7 +850,7 @@ static gboolean gst_mind_video_src_start(GstBaseSrc* bsrc) {
     priv->post_error(error);
     return FALSE;
   }
-  priv->http = std::make_unique<mv::HttpSession>(s.request_timeout);
+  priv->use_session(s.request_timeout);
   priv->job = std::make_unique<mv::Job>(js, std::move(body), *priv->http, priv->cancel, *priv);
   priv->downloader = std::make_unique<mv::Downloader>(*priv->http, priv->spool, js.retry, s.max_size);
   priv->downloading = false;
@@ -667,6 +860,7 @@ static gboolean gst_mind_video_src_start(GstBaseSrc* bsrc) {
   priv->base = 0;
   priv->discont = false;
   priv->progress_open = false;
+  priv->tagged = false;
   GST_DEBUG_OBJECT(self, "started: model %s, api %s", s.model.c_str(), js.api_url.c_str());
   return TRUE;
 }
@@ -884,6 +1078,8 @@ static GstFlowReturn gst_mind_video_src_fill(GstBaseSrc* bsrc, guint64 offset, g
     return GST_FLOW_ERROR;
   }
   gst_buffer_set_size(buf, n);
+  if (!priv->tagged)
+    priv->send_tags();
   if (priv->discont) {
     GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
     priv->discont = false;
@@ -891,4 +1087,112 @@ static GstFlowReturn gst_mind_video_src_fill(GstBaseSrc* bsrc, guint64 offset, g
   GST_BUFFER_OFFSET(buf) = offset;
   GST_BUFFER_OFFSET_END(buf) = offset + n;
   return GST_FLOW_OK;
+}
+
+/* GstURIHandler: mindvideo://<model>?prompt=...&<field>=<value>&<setting>=<value>
+ * (see gst/mindvideo/uri.h for the typing rules). */
+
+static GstURIType gst_mind_video_src_uri_get_type(GType) {
+  return GST_URI_SRC;
+}
+
+static const gchar* const* gst_mind_video_src_uri_get_protocols(GType) {
+  static const gchar* const protocols[] = {"mindvideo", nullptr};
+  return protocols;
+}
+
+/* The properties a URI sets: each is back to its default unless the URI
+ * says otherwise, so that get_uri() and set_uri() round-trip. */
+static std::vector<const char*> uri_properties() {
+  std::vector<const char*> names = {"model", "prompt", "input"};
+  for (const char* const* s = mv::kUriSettings; *s; s++)
+    names.push_back(*s);
+  return names;
+}
+
+static gchar* gst_mind_video_src_uri_get_uri(GstURIHandler* handler) {
+  GObject* object = G_OBJECT(handler);
+  mv::UriRequest request;
+  {
+    GstMindVideoSrcPrivate* priv = GST_MIND_VIDEO_SRC(handler)->priv;
+    std::lock_guard<std::mutex> guard(priv->settings_lock);
+    if (priv->settings.model.empty())
+      return nullptr;
+    request.model = priv->settings.model;
+    request.prompt = priv->settings.prompt;
+    request.input = priv->settings.input;
+  }
+  for (const char* const* name = mv::kUriSettings; *name; name++) {
+    GParamSpec* pspec = g_object_class_find_property(G_OBJECT_GET_CLASS(object), *name);
+    GValue value = G_VALUE_INIT;
+    g_value_init(&value, pspec->value_type);
+    g_object_get_property(object, *name, &value);
+    if (!g_param_value_defaults(pspec, &value)) {
+      gchar* text = G_VALUE_HOLDS_STRING(&value) ? g_value_dup_string(&value) : gst_value_serialize(&value);
+      request.settings.emplace_back(*name, text ? text : "");
+      g_free(text);
+    }
+    g_value_unset(&value);
+  }
+  return g_strdup(mv::build_uri(request).c_str());
+}
+
+static gboolean gst_mind_video_src_uri_set_uri(GstURIHandler* handler, const gchar* uri, GError** error) {
+  GstElement* element = GST_ELEMENT(handler);
+  GObject* object = G_OBJECT(handler);
+  if (GST_STATE(element) > GST_STATE_READY) {
+    g_set_error(error, GST_URI_ERROR, GST_URI_ERROR_BAD_STATE,
+                "Changing the URI of mindvideosrc while it runs is not supported");
+    return FALSE;
+  }
+  mv::UriRequest request;
+  std::string why;
+  if (!mv::parse_uri(uri ? uri : "", &request, &why)) {
+    g_set_error(error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI, "Invalid mindvideo URI '%s': %s", uri, why.c_str());
+    return FALSE;
+  }
+  /* Every setting is checked before anything changes. */
+  std::vector<std::pair<GParamSpec*, GValue>> values;
+  auto unset_all = [&values] {
+    for (auto& entry : values)
+      g_value_unset(&entry.second);
+  };
+  for (const auto& [name, text] : request.settings) {
+    GParamSpec* pspec = g_object_class_find_property(G_OBJECT_GET_CLASS(object), name.c_str());
+    GValue value = G_VALUE_INIT;
+    g_value_init(&value, pspec->value_type);
+    bool ok = G_VALUE_HOLDS_STRING(&value) ? (g_value_set_string(&value, text.c_str()), true)
+                                           : gst_value_deserialize(&value, text.c_str());
+    if (!ok || g_param_value_validate(pspec, &value)) {
+      g_value_unset(&value);
+      unset_all();
+      g_set_error(error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI, "Invalid mindvideo URI '%s': %s=%s is not a valid %s",
+                  uri, name.c_str(), text.c_str(), g_type_name(pspec->value_type));
+      return FALSE;
+    }
+    values.emplace_back(pspec, value);
+  }
+  for (const char* name : uri_properties()) {
+    GParamSpec* pspec = g_object_class_find_property(G_OBJECT_GET_CLASS(object), name);
+    GValue value = G_VALUE_INIT;
+    g_value_init(&value, pspec->value_type);
+    g_param_value_set_default(pspec, &value);
+    g_object_set_property(object, name, &value);
+    g_value_unset(&value);
+  }
+  g_object_set(object, "model", request.model.c_str(), "prompt",
+               request.prompt.empty() ? nullptr : request.prompt.c_str(), "input",
+               request.input.empty() ? nullptr : request.input.c_str(), nullptr);
+  for (auto& [pspec, value] : values)
+    g_object_set_property(object, pspec->name, &value);
+  unset_all();
+  return TRUE;
+}
+
+static void gst_mind_video_src_uri_handler_init(gpointer g_iface, gpointer) {
+  GstURIHandlerInterface* iface = (GstURIHandlerInterface*)g_iface;
+  iface->get_type = gst_mind_video_src_uri_get_type;
+  iface->get_protocols = gst_mind_video_src_uri_get_protocols;
+  iface->get_uri = gst_mind_video_src_uri_get_uri;
+  iface->set_uri = gst_mind_video_src_uri_set_uri;
 }

@@ -285,6 +285,15 @@ bool build_submit_body(const RequestSettings& settings, std::string* body, std::
   return true;
 }
 
+std::string effective_prompt(const RequestSettings& settings) {
+  if (!settings.prompt.empty())
+    return settings.prompt;
+  nlohmann::ordered_json input = nlohmann::ordered_json::parse(settings.input, nullptr, false);
+  if (input.is_object() && input.contains("prompt") && input["prompt"].is_string())
+    return input["prompt"].get<std::string>();
+  return "";
+}
+
 static std::string api_base(const std::string& api_url) {
   std::string base = api_url;
   while (!base.empty() && base.back() == '/')

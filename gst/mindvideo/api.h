@@ -65,6 +65,9 @@ struct RequestSettings {
  * schema violation. No network I/O. */
 bool build_submit_body(const RequestSettings& settings, std::string* body, std::string* error);
 
+/* The prompt that goes out: the property, else input's "prompt" string. */
+std::string effective_prompt(const RequestSettings& settings);
+
 /* {api}/api/v1/tasks, {api}/api/v1/tasks/{id}, {api}/api/v1/tasks/{id}/events.
  * A trailing slash on the base is tolerated; the id is percent-encoded. */
 std::string tasks_url(const std::string& api_url);

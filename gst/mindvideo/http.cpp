@@ -51,10 +51,18 @@ void read_head(SoupMessage* msg, HttpResponse* r) {
 
 }  // namespace
 
+std::shared_ptr<HttpSession> HttpSession::shared(unsigned io_timeout_s) {
+  /* Leaked on purpose: a SoupSession must not be finalized at exit from
+   * whatever thread happens to run static destructors. */
+  static auto* session = new std::shared_ptr<HttpSession>(std::make_shared<HttpSession>(io_timeout_s));
+  return *session;
+}
+
 HttpSession::HttpSession(unsigned io_timeout_s) {
+  /* Shared by every element of a process: room for many at once. */
   session_ = soup_session_new_with_options("timeout", io_timeout_s, "idle-timeout", 60,
                                            "user-agent", "mindvideosrc/" PACKAGE_VERSION " ",
-                                           "max-conns-per-host", 8, nullptr);
+                                           "max-conns", 256, "max-conns-per-host", 64, nullptr);
   /* Bytes must arrive as the server stored them: Content-Length and Range
    * offsets refer to them, so no transparent decompression. */
   soup_session_remove_feature_by_type(session_, SOUP_TYPE_CONTENT_DECODER);

@@ -11,6 +11,7 @@
 
 #include <gio/gio.h>
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,6 +39,12 @@ struct HttpResponse {
 
 class HttpSession {
  public:
+  /* The session every element with the default request timeout shares in
+   * this process: one pool of connections. It holds no credentials (keys
+   * travel as per-request headers), so elements with different keys and
+   * URLs can share it. Never destroyed. */
+  static std::shared_ptr<HttpSession> shared(unsigned io_timeout_s);
+
   explicit HttpSession(unsigned io_timeout_s);
   ~HttpSession();
   HttpSession(const HttpSession&) = delete;

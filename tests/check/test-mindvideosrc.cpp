@@ -249,7 +249,7 @@ GST_START_TEST(test_bus_messages) {
   play(pipeline, &run);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   /* START, CONTINUE per status (queued, processing, succeeded), COMPLETE. */
-  fail_unless(run.progress.size() >= 4);
+  fail_unless(run.progress.size() >= 3);
   assert_str(run.progress.front(), "start");
   assert_str(run.progress.back(), "complete");
   for (size_t i = 1; i + 1 < run.progress.size(); i++)
@@ -268,10 +268,14 @@ GST_START_TEST(test_bus_messages) {
     fail_unless(estimate > 0);
     statuses.push_back(gst_structure_get_string(s, "status"));
   }
-  fail_unless_equals_int(statuses.size(), 3);
-  assert_str(statuses[0], "queued");
-  assert_str(statuses[1], "processing");
-  assert_str(statuses[2], "succeeded");
+  /* One message per status change, in order. A slow machine may poll past
+   * "processing" entirely, so it is allowed, not required. */
+  fail_unless(statuses.size() == 2 || statuses.size() == 3, "%zu status messages", statuses.size());
+  assert_str(statuses.front(), "queued");
+  assert_str(statuses.back(), "succeeded");
+  if (statuses.size() == 3)
+    assert_str(statuses[1], "processing");
+  fail_unless_equals_int(std::count(run.progress.begin(), run.progress.end(), "continue"), statuses.size());
   gdouble actual = 0;
   gst_structure_get_double(run.task_messages.back(), "cost-actual", &actual);
   fail_unless(actual > 0, "no actual cost once succeeded");
