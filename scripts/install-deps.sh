@@ -14,6 +14,7 @@ packages=(
   glib-networking ca-certificates
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-base-apps gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x
+  python3-gi gir1.2-gstreamer-1.0  # examples/python: PyGObject and GStreamer's introspection data
   # the emulator draws prompts, some of them Chinese, on its frames
   fonts-wqy-microhei
 )
