@@ -48,8 +48,17 @@ GCancellable* Canceller::cancellable_ref() const {
 
 bool Canceller::sleep_ms(int64_t ms) {
   std::unique_lock<std::mutex> guard(lock_);
-  cond_.wait_for(guard, std::chrono::milliseconds(ms < 0 ? 0 : ms), [this] { return cancelled_; });
+  cond_.wait_for(guard, std::chrono::milliseconds(ms < 0 ? 0 : ms), [this] { return cancelled_ || nudged_; });
+  nudged_ = false;
   return !cancelled_;
+}
+
+void Canceller::nudge() {
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    nudged_ = true;
+  }
+  cond_.notify_all();
 }
 
 }  // namespace mv

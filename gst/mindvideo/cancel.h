@@ -32,13 +32,19 @@ class Canceller {
    * drops. It is already cancelled when this canceller is. */
   GCancellable* cancellable_ref() const;
 
-  /* Sleeps `ms` milliseconds; returns false at once when cancelled. */
+  /* Sleeps `ms` milliseconds, or less when nudged; returns false at once
+   * when cancelled. */
   bool sleep_ms(int64_t ms);
+
+  /* Ends the current or next sleep early (not a cancel): something worth
+   * acting on happened, such as a pushed task event. */
+  void nudge();
 
  private:
   mutable std::mutex lock_;
   std::condition_variable cond_;
   bool cancelled_ = false;
+  bool nudged_ = false;
   GCancellable* cancellable_;
 };
 

@@ -59,10 +59,11 @@ std::shared_ptr<HttpSession> HttpSession::shared(unsigned io_timeout_s) {
 }
 
 HttpSession::HttpSession(unsigned io_timeout_s) {
-  /* Shared by every element of a process: room for many at once. */
+  /* Shared by every element of a process, each of which may hold an event
+   * stream, a poll and a download at once: room for many. */
   session_ = soup_session_new_with_options("timeout", io_timeout_s, "idle-timeout", 60,
                                            "user-agent", "mindvideosrc/" PACKAGE_VERSION " ",
-                                           "max-conns", 256, "max-conns-per-host", 64, nullptr);
+                                           "max-conns", 1024, "max-conns-per-host", 256, nullptr);
   /* Bytes must arrive as the server stored them: Content-Length and Range
    * offsets refer to them, so no transparent decompression. */
   soup_session_remove_feature_by_type(session_, SOUP_TYPE_CONTENT_DECODER);
@@ -127,8 +128,18 @@ HttpResponse HttpSession::send(const char* method, const std::string& url, const
   return r;
 }
 
+HttpResponse HttpSession::open_api(const std::string& url, const Headers& headers, GInputStream** stream,
+                                   GCancellable* cancellable) {
+  return open_message(url, 0, &headers, stream, cancellable);
+}
+
 HttpResponse HttpSession::open(const std::string& url, uint64_t offset, GInputStream** stream,
                                GCancellable* cancellable) {
+  return open_message(url, offset, nullptr, stream, cancellable);
+}
+
+HttpResponse HttpSession::open_message(const std::string& url, uint64_t offset, const Headers* headers,
+                                       GInputStream** stream, GCancellable* cancellable) {
   HttpResponse r;
   *stream = nullptr;
   SoupMessage* msg = soup_message_new("GET", url.c_str());
@@ -138,6 +149,12 @@ HttpResponse HttpSession::open(const std::string& url, uint64_t offset, GInputSt
   }
   if (offset > 0)
     soup_message_headers_set_range(soup_message_get_request_headers(msg), (goffset)offset, -1);
+  if (headers) {
+    /* An API request: its headers carry the key, so no redirect is followed. */
+    soup_message_add_flags(msg, SOUP_MESSAGE_NO_REDIRECT);
+    for (const auto& [name, value] : *headers)
+      soup_message_headers_replace(soup_message_get_request_headers(msg), name.c_str(), value.c_str());
+  }
 
   GError* err = nullptr;
   GInputStream* in = soup_session_send(session_, msg, cancellable, &err);

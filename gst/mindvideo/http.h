@@ -56,6 +56,11 @@ class HttpSession {
   HttpResponse send(const char* method, const std::string& url, const Headers& headers,
                     const std::string* json_body, size_t max_body, GCancellable* cancellable);
 
+  /* Starts a GET of `url` with `headers`, without following redirects (an
+   * API request), and leaves its body to the caller in `*stream`. */
+  HttpResponse open_api(const std::string& url, const Headers& headers, GInputStream** stream,
+                        GCancellable* cancellable);
+
   /* Starts a GET of `url` from byte `offset` (a Range request when > 0),
    * following redirects and carrying no credentials. On success `*stream`
    * holds the body for the caller to read and unref. */
@@ -63,6 +68,9 @@ class HttpSession {
                     GCancellable* cancellable);
 
  private:
+  HttpResponse open_message(const std::string& url, uint64_t offset, const Headers* headers, GInputStream** stream,
+                            GCancellable* cancellable);
+
   SoupSession* session_;
 };
 

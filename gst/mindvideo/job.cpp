@@ -214,6 +214,20 @@ Job::Result Job::submit(Error* error) {
 
 Job::Result Job::poll(Error* error) {
   const std::string url = task_url(settings_.api_url, task_.task_id);
+  if (!watcher_ && !status_is_terminal(task_.status)) {
+    /* Pushed events cut the wait short; polls stay the truth. */
+    watcher_ = std::make_unique<EventWatcher>(http_, task_events_url(settings_.api_url, task_.task_id),
+                                              Headers{{"Authorization", "Bearer " + settings_.api_key}},
+                                              [this] { cancel_.nudge(); });
+    watcher_->start();
+  }
+  Result result = poll_until_terminal(url, error);
+  if (result != Result::Cancelled)
+    watcher_.reset();
+  return result;
+}
+
+Job::Result Job::poll_until_terminal(const std::string& url, Error* error) {
   /* An attached task is read at once; a new one after one interval. */
   bool wait = !task_.status_text.empty();
   int64_t delay_ms = settings_.poll_interval_ms;

@@ -13,10 +13,12 @@
 #include "api.h"
 #include "cancel.h"
 #include "error.h"
+#include "events.h"
 #include "http.h"
 #include "retry.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -73,6 +75,7 @@ class Job {
  private:
   Result submit(Error* error);
   Result poll(Error* error);
+  Result poll_until_terminal(const std::string& url, Error* error);
   Result finish(Error* error);
   HttpResponse call(const char* method, const std::string& url, const std::string* body,
                     GCancellable* cancellable);
@@ -94,6 +97,8 @@ class Job {
   TaskInfo task_;
   std::vector<std::string> output_urls_;
   int poll_failures_ = 0;
+  /* Last member: its thread uses the others until it is joined. */
+  std::unique_ptr<EventWatcher> watcher_;
 };
 
 }  // namespace mv

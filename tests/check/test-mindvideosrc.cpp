@@ -201,6 +201,7 @@ GST_START_TEST(test_request_and_no_key_to_output_host) {
   fail_unless(count_requests(log, "cdn") >= 1, "the output was not fetched from the CDN origin");
   std::string key = src_string(pipeline, "idempotency-key");
   fail_unless(g_uuid_string_is_valid(key.c_str()), "idempotency key '%s' is not a UUID", key.c_str());
+  int events = 0;
   for (const auto& l : log) {
     if (l.origin == "cdn") {
       fail_unless(l.authorization.empty(), "the output host got an Authorization header");
@@ -212,10 +213,15 @@ GST_START_TEST(test_request_and_no_key_to_output_host) {
       assert_str(l.idempotency_key, key);
       assert_str(l.body,
                  R"({"model":"veo3-1-quality","input":{"prompt":"a red car at sunset","aspect_ratio":"16:9","resolution":"720p"}})");
+    } else if (g_str_has_suffix(l.path.c_str(), "/events")) {
+      /* The push channel, opened once, with the key like every API call. */
+      assert_str(l.path, "/api/v1/tasks/" + src_string(pipeline, "task-id") + "/events");
+      events++;
     } else {
       assert_str(l.path, "/api/v1/tasks/" + src_string(pipeline, "task-id"));
     }
   }
+  fail_unless_equals_int(events, 1);
   gst_object_unref(pipeline);
 }
 GST_END_TEST;
