@@ -259,6 +259,8 @@ struct GstMindVideoSrcPrivate final : public mv::JobObserver {
   void post_error(const mv::Error& error);
   GstFlowReturn ensure_download();
   GstFlowReturn start_output(size_t index);
+  GstFlowReturn prepare(guint64 offset, guint length, uint64_t* available);
+  void finish_buffer(GstBuffer* buf, guint64 offset);
   GstFlowReturn wait_bytes(guint64 offset, guint64 want, uint64_t* available);
   GstFlowReturn set_type();
   mv::Error task_error(mv::Error::Kind kind, const std::string& message) const;
@@ -284,6 +286,7 @@ static gboolean gst_mind_video_src_is_seekable(GstBaseSrc* bsrc);
 static GstFlowReturn gst_mind_video_src_fill(GstBaseSrc* bsrc, guint64 offset, guint length,
                                              GstBuffer* buf);
 static gboolean gst_mind_video_src_decide_allocation(GstBaseSrc* bsrc, GstQuery* query);
+static GstFlowReturn gst_mind_video_src_create(GstBaseSrc* bsrc, guint64 offset, guint length, GstBuffer** buf);
 
 static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
@@ -512,6 +515,7 @@ static void gst_mind_video_src_class_init(GstMindVideoSrcClass* klass) {
   basesrc_class->unlock_stop = GST_DEBUG_FUNCPTR(gst_mind_video_src_unlock_stop);
   basesrc_class->get_size = GST_DEBUG_FUNCPTR(gst_mind_video_src_get_size);
   basesrc_class->is_seekable = GST_DEBUG_FUNCPTR(gst_mind_video_src_is_seekable);
+  basesrc_class->create = GST_DEBUG_FUNCPTR(gst_mind_video_src_create);
   basesrc_class->fill = GST_DEBUG_FUNCPTR(gst_mind_video_src_fill);
   basesrc_class->decide_allocation = GST_DEBUG_FUNCPTR(gst_mind_video_src_decide_allocation);
 
@@ -1044,38 +1048,74 @@ GstFlowReturn GstMindVideoSrcPrivate::set_type() {
   return GST_FLOW_OK;
 }
 
-static GstFlowReturn gst_mind_video_src_fill(GstBaseSrc* bsrc, guint64 offset, guint length, GstBuffer* buf) {
-  GstMindVideoSrc* self = GST_MIND_VIDEO_SRC(bsrc);
-  GstMindVideoSrcPrivate* priv = self->priv;
-
-  GstFlowReturn ret = priv->ensure_download();
+/* Everything before the bytes: the task, the download, the type, and the
+ * wait for `length` bytes at `offset`. */
+GstFlowReturn GstMindVideoSrcPrivate::prepare(guint64 offset, guint length, uint64_t* available) {
+  GstFlowReturn ret = ensure_download();
   if (ret != GST_FLOW_OK)
     return ret;
-  if (offset < priv->base) {
-    priv->post_error(priv->task_error(mv::Error::Kind::Settings, "output-index=-1 streams every output once and "
-                                                                 "cannot seek back"));
+  if (offset < base) {
+    post_error(task_error(mv::Error::Kind::Settings, "output-index=-1 streams every output once and cannot seek back"));
     return GST_FLOW_ERROR;
   }
-
-  uint64_t available = 0;
   for (;;) {
-    if (!priv->typed && (ret = priv->set_type()) != GST_FLOW_OK)
+    if (!typed && (ret = set_type()) != GST_FLOW_OK)
       return ret;
-    ret = priv->wait_bytes(offset - priv->base, length, &available);
-    if (ret == GST_FLOW_EOS && priv->all_outputs && priv->current + 1 < priv->job->output_urls().size()) {
+    ret = wait_bytes(offset - base, length, available);
+    if (ret == GST_FLOW_EOS && all_outputs && current + 1 < job->output_urls().size()) {
       /* The next output follows, as a discontinuity. */
-      priv->base += priv->spool.written();
-      if ((ret = priv->start_output(priv->current + 1)) != GST_FLOW_OK)
+      base += spool.written();
+      if ((ret = start_output(current + 1)) != GST_FLOW_OK)
         return ret;
-      priv->discont = true;
+      discont = true;
       continue;
     }
     if (ret == GST_FLOW_EOS)
       GST_DEBUG_OBJECT(self, "EOS at offset %" G_GUINT64_FORMAT, offset);
+    return ret;
+  }
+}
+
+/* Marks a buffer about to leave: tags first, offsets, a new output's DISCONT. */
+void GstMindVideoSrcPrivate::finish_buffer(GstBuffer* buf, guint64 offset) {
+  if (!tagged)
+    send_tags();
+  if (discont) {
+    GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
+    discont = false;
+  }
+  GST_BUFFER_OFFSET(buf) = offset;
+  GST_BUFFER_OFFSET_END(buf) = offset + gst_buffer_get_size(buf);
+}
+
+/* The fast path: a reader that keeps up with the download gets the very
+ * buffers the download was read into, with no copy. Otherwise basesrc
+ * allocates from the pool and fill() reads the spool into it. */
+static GstFlowReturn gst_mind_video_src_create(GstBaseSrc* bsrc, guint64 offset, guint length, GstBuffer** buf) {
+  GstMindVideoSrcPrivate* priv = GST_MIND_VIDEO_SRC(bsrc)->priv;
+  if (*buf == nullptr) {
+    uint64_t available = 0;
+    GstFlowReturn ret = priv->prepare(offset, length, &available);
     if (ret != GST_FLOW_OK)
       return ret;
-    break;
+    if (GstBuffer* chunk = priv->spool.cached(offset - priv->base, MIN((uint64_t)length, available))) {
+      chunk = gst_buffer_make_writable(chunk); /* shares the memory */
+      priv->finish_buffer(chunk, offset);
+      *buf = chunk;
+      return GST_FLOW_OK;
+    }
   }
+  return GST_BASE_SRC_CLASS(parent_class)->create(bsrc, offset, length, buf);
+}
+
+static GstFlowReturn gst_mind_video_src_fill(GstBaseSrc* bsrc, guint64 offset, guint length, GstBuffer* buf) {
+  GstMindVideoSrc* self = GST_MIND_VIDEO_SRC(bsrc);
+  GstMindVideoSrcPrivate* priv = self->priv;
+
+  uint64_t available = 0;
+  GstFlowReturn ret = priv->prepare(offset, length, &available);
+  if (ret != GST_FLOW_OK)
+    return ret;
 
   GstMapInfo map;
   if (!gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
@@ -1090,14 +1130,7 @@ static GstFlowReturn gst_mind_video_src_fill(GstBaseSrc* bsrc, guint64 offset, g
     return GST_FLOW_ERROR;
   }
   gst_buffer_set_size(buf, n);
-  if (!priv->tagged)
-    priv->send_tags();
-  if (priv->discont) {
-    GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
-    priv->discont = false;
-  }
-  GST_BUFFER_OFFSET(buf) = offset;
-  GST_BUFFER_OFFSET_END(buf) = offset + n;
+  priv->finish_buffer(buf, offset);
   return GST_FLOW_OK;
 }
 

@@ -8,18 +8,23 @@
 #include "log.h"
 
 #include <glib.h>
+#include <pthread.h>
 
 namespace mv {
 
-namespace {
-constexpr size_t kChunk = 256 * 1024;
-}
-
 Downloader::Downloader(HttpSession& http, Spool& spool, const RetryPolicy& policy, uint64_t max_size)
-    : http_(http), spool_(spool), policy_(policy), max_size_(max_size) {}
+    : http_(http), spool_(spool), policy_(policy), max_size_(max_size), pool_(gst_buffer_pool_new()) {
+  GstStructure* config = gst_buffer_pool_get_config(pool_);
+  gst_buffer_pool_config_set_params(config, nullptr, kChunk, 2, 0);
+  gst_buffer_pool_set_config(pool_, config);
+  gst_buffer_pool_set_active(pool_, TRUE);
+}
 
 Downloader::~Downloader() {
   stop();
+  /* Chunks still downstream keep the pool alive until they come back. */
+  gst_buffer_pool_set_active(pool_, FALSE);
+  gst_object_unref(pool_);
 }
 
 void Downloader::start(const std::string& url, RefreshFn refresh) {
@@ -27,7 +32,10 @@ void Downloader::start(const std::string& url, RefreshFn refresh) {
   cancel_.reset();
   url_ = url;
   refresh_ = std::move(refresh);
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "mv-download");
+    run();
+  });
 }
 
 void Downloader::stop() {
@@ -61,7 +69,7 @@ bool Downloader::retry_wait(int* retries, const Failure& failure) {
 }
 
 void Downloader::run() {
-  buffer_.resize(kChunk);
+  const gint64 started = g_get_monotonic_time();
   std::string url = url_;
   int retries = 0;
   bool refreshed = false;
@@ -149,21 +157,41 @@ void Downloader::run() {
 
     g_autoptr(GError) err = nullptr;
     bool progressed = false;
-    for (;;) {
-      gssize n = g_input_stream_read(in, buffer_.data(), buffer_.size(), cancellable, &err);
-      if (n <= 0)
-        break;
-      if (max_size_ && spool_.written() + (uint64_t)n > max_size_) {
+    for (bool more = true; more;) {
+      /* A whole chunk before it is appended: the file is written in large
+       * pieces, and a reader that keeps up gets this very buffer. */
+      GstBuffer* chunk = nullptr;
+      if (gst_buffer_pool_acquire_buffer(pool_, &chunk, nullptr) != GST_FLOW_OK) {
+        report(Error::Kind::Write, "cannot allocate a download buffer");
+        return;
+      }
+      GstMapInfo map;
+      gst_buffer_map(chunk, &map, GST_MAP_WRITE);
+      gsize filled = 0;
+      while (filled < map.size) {
+        gssize n = g_input_stream_read(in, map.data + filled, map.size - filled, cancellable, &err);
+        if (n <= 0) {
+          more = false;
+          break;
+        }
+        filled += (gsize)n;
+      }
+      gst_buffer_unmap(chunk, &map);
+      gst_buffer_set_size(chunk, filled);
+      std::string werr;
+      if (filled && max_size_ && spool_.written() + filled > max_size_) {
         /* No size was announced, or the host sends more than it did. */
+        gst_buffer_unref(chunk);
         report_too_large(max_size_, false);
         return;
       }
-      std::string werr;
-      if (!spool_.append(buffer_.data(), (size_t)n, &werr)) {
+      if (filled && !spool_.append(chunk, &werr)) {
+        gst_buffer_unref(chunk);
         report(Error::Kind::Write, werr);
         return;
       }
-      progressed = true;
+      gst_buffer_unref(chunk);
+      progressed |= filled > 0;
     }
     if (cancel_.is_cancelled())
       return;
@@ -177,6 +205,9 @@ void Downloader::run() {
         MV_INFO("output ended after %" G_GUINT64_FORMAT " bytes; the host announced no size to check it against",
                 written);
       spool_.finish();
+      const double seconds = (double)(g_get_monotonic_time() - started) / G_USEC_PER_SEC;
+      MV_INFO("downloaded %" G_GUINT64_FORMAT " bytes in %.3f s (%.1f MiB/s)", written, seconds,
+              seconds > 0 ? written / seconds / 1048576 : 0.0);
       return;
     }
     if (total >= 0 && written > (uint64_t)total) {

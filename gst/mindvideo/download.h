@@ -29,6 +29,8 @@ class Downloader {
 
   /* `max_size`: the largest output accepted, in bytes; 0 for no limit. */
   Downloader(HttpSession& http, Spool& spool, const RetryPolicy& policy, uint64_t max_size);
+  /* The size of the chunks the download is read and spooled in. */
+  static constexpr size_t kChunk = 256 * 1024;
   ~Downloader();
 
   void start(const std::string& url, RefreshFn refresh);
@@ -49,7 +51,7 @@ class Downloader {
   RefreshFn refresh_;
   Canceller cancel_;
   std::thread thread_;
-  std::vector<char> buffer_;
+  GstBufferPool* pool_; /* the chunks downloaded into */
 };
 
 }  // namespace mv

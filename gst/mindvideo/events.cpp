@@ -7,6 +7,7 @@
 #include "log.h"
 
 #include <glib.h>
+#include <pthread.h>
 
 namespace mv {
 
@@ -19,7 +20,10 @@ EventWatcher::~EventWatcher() {
 
 void EventWatcher::start() {
   if (!thread_.joinable())
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "mv-events");
+      run();
+    });
 }
 
 void EventWatcher::stop() {

@@ -9,9 +9,19 @@
 
 #include <cerrno>
 #include <cstring>
+#include <pthread.h>
+#include <sys/uio.h>
 #include <unistd.h>
+#include <vector>
 
 namespace mv {
+
+namespace {
+/* Chunks kept in memory once on disk, for a reader slightly behind. */
+constexpr size_t kRecentChunks = 8;
+/* Chunks written in one system call, at most (IOV_MAX is far above). */
+constexpr size_t kMaxBatch = 16;
+}  // namespace
 
 Spool::~Spool() {
   close();
@@ -29,49 +39,152 @@ bool Spool::open(std::string* error) {
   }
   g_unlink(path);
   g_free(path);
-  std::lock_guard<std::mutex> guard(lock_);
-  fd_ = fd;
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    fd_ = fd;
+    closing_ = false;
+  }
+  writer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "mv-spool");
+    write_loop();
+  });
   return true;
 }
 
 void Spool::close() {
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    closing_ = true;
+  }
+  disk_.notify_all();
+  cond_.notify_all();
+  if (writer_.joinable())
+    writer_.join();
   std::lock_guard<std::mutex> guard(lock_);
   if (fd_ >= 0)
     ::close(fd_);
   fd_ = -1;
-  written_ = 0;
+  drop_memory();
+  written_ = on_disk_ = queued_bytes_ = 0;
   total_ = -1;
   complete_ = failed_ = false;
+  write_error_.clear();
   error_ = Error();
 }
 
-bool Spool::append(const char* data, size_t len, std::string* error) {
-  int fd;
-  uint64_t at;
+bool Spool::append(GstBuffer* chunk, std::string* error) {
+  const uint64_t size = gst_buffer_get_size(chunk);
   {
-    std::lock_guard<std::mutex> guard(lock_);
-    fd = fd_;
-    at = written_;
+    std::unique_lock<std::mutex> guard(lock_);
+    /* Back-pressure: a disk slower than the network must not fill RAM. */
+    disk_.wait(guard, [this] { return queued_bytes_ < kMaxQueued || closing_ || !write_error_.empty(); });
+    if (!write_error_.empty() || closing_) {
+      *error = write_error_.empty() ? "the spool is closed" : write_error_;
+      return false;
+    }
+    queue_.push_back({written_, gst_buffer_ref(chunk)});
+    queued_bytes_ += size;
+    written_ += size;
   }
-  /* Only this thread writes, so the file offset needs no lock; readers use
-   * pread and only look below written_. */
-  size_t done = 0;
-  while (done < len) {
-    ssize_t n = pwrite(fd, data + done, len - done, (off_t)(at + done));
+  disk_.notify_all();
+  cond_.notify_all();
+  return true;
+}
+
+/* Writes consecutive chunks at their offsets in one system call; called by
+ * the writer thread only. Buffered: a reader that fell behind the chunks
+ * kept in memory then reads the page cache, not the disk. */
+bool Spool::write_chunks(const std::vector<Chunk>& chunks, std::string* error) {
+  std::vector<GstMapInfo> maps(chunks.size());
+  std::vector<struct iovec> iov(chunks.size());
+  for (size_t i = 0; i < chunks.size(); i++) {
+    gst_buffer_map(chunks[i].buffer, &maps[i], GST_MAP_READ);
+    iov[i] = {maps[i].data, maps[i].size};
+  }
+  size_t first = 0; /* the first iovec not written in full */
+  off_t at = (off_t)chunks.front().offset;
+  bool ok = true;
+  while (first < iov.size()) {
+    ssize_t n = pwritev(fd_, iov.data() + first, (int)(iov.size() - first), at);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
       *error = std::string("cannot write the spool file in ") + g_get_tmp_dir() + ": " + g_strerror(errno);
-      return false;
+      ok = false;
+      break;
     }
-    done += (size_t)n;
+    at += n;
+    /* A short write: skip what went out, and go on with the rest. */
+    while (first < iov.size() && (size_t)n >= iov[first].iov_len)
+      n -= (ssize_t)iov[first++].iov_len;
+    if (first < iov.size()) {
+      iov[first].iov_base = (char*)iov[first].iov_base + n;
+      iov[first].iov_len -= (size_t)n;
+    }
   }
-  {
-    std::lock_guard<std::mutex> guard(lock_);
-    written_ += len;
+  for (size_t i = 0; i < chunks.size(); i++)
+    gst_buffer_unmap(chunks[i].buffer, &maps[i]);
+  return ok;
+}
+
+void Spool::write_loop() {
+  std::unique_lock<std::mutex> guard(lock_);
+  for (;;) {
+    disk_.wait(guard, [this] { return !queue_.empty() || closing_; });
+    if (closing_)
+      return;
+    /* Everything queued, in one write. The chunks stay queued (and readable
+     * from memory) meanwhile. */
+    std::vector<Chunk> batch(queue_.begin(), queue_.begin() + (ptrdiff_t)MIN(queue_.size(), kMaxBatch));
+    guard.unlock();
+    std::string error;
+    bool ok = write_chunks(batch, &error);
+    guard.lock();
+    if (!ok) {
+      write_error_ = error;
+      disk_.notify_all();
+      return;
+    }
+    for (const Chunk& chunk : batch) {
+      queue_.pop_front();
+      queued_bytes_ -= gst_buffer_get_size(chunk.buffer);
+      on_disk_ = chunk.offset + gst_buffer_get_size(chunk.buffer);
+      recent_.push_back(chunk);
+      if (recent_.size() > kRecentChunks) {
+        gst_buffer_unref(recent_.front().buffer);
+        recent_.pop_front();
+      }
+    }
+    disk_.notify_all();
   }
-  cond_.notify_all();
-  return true;
+}
+
+const Spool::Chunk* Spool::find(uint64_t offset) const {
+  for (const auto* list : {&recent_, &queue_})
+    for (const Chunk& c : *list)
+      if (offset >= c.offset && offset < c.offset + gst_buffer_get_size(c.buffer))
+        return &c;
+  return nullptr;
+}
+
+GstBuffer* Spool::cached(uint64_t offset, uint64_t len) {
+  std::lock_guard<std::mutex> guard(lock_);
+  const Chunk* c = find(offset);
+  if (!c)
+    return nullptr;
+  const uint64_t size = gst_buffer_get_size(c->buffer);
+  if (offset == c->offset && len >= size)
+    return gst_buffer_ref(c->buffer);
+  return gst_buffer_copy_region(c->buffer, GST_BUFFER_COPY_MEMORY, offset - c->offset,
+                                MIN(len, c->offset + size - offset));
+}
+
+void Spool::drop_memory() {
+  for (auto* list : {&recent_, &queue_}) {
+    for (Chunk& c : *list)
+      gst_buffer_unref(c.buffer);
+    list->clear();
+  }
 }
 
 void Spool::set_total(int64_t total) {
@@ -103,9 +216,9 @@ void Spool::set_failed(const Error& error) {
 Spool::State Spool::wait(uint64_t offset, uint64_t want, uint64_t* available) {
   std::unique_lock<std::mutex> guard(lock_);
   for (;;) {
-    if (interrupted_)
+    if (interrupted_ || closing_)
       return State::Interrupted;
-    /* Bytes already on disk are served even after a failure: the error is
+    /* Bytes already downloaded are served even after a failure: the error is
      * reported when the reader needs a byte that never came. */
     if (written_ > offset && (written_ - offset >= want || complete_ || failed_)) {
       *available = written_ - offset;
@@ -120,19 +233,35 @@ Spool::State Spool::wait(uint64_t offset, uint64_t want, uint64_t* available) {
 }
 
 int64_t Spool::read(uint64_t offset, void* dst, size_t len) {
-  int fd;
-  {
-    std::lock_guard<std::mutex> guard(lock_);
-    fd = fd_;
-  }
   size_t done = 0;
   while (done < len) {
-    ssize_t n = pread(fd, (char*)dst + done, len - done, (off_t)(offset + done));
-    if (n < 0 && errno == EINTR)
+    const uint64_t at = offset + done;
+    int fd;
+    uint64_t on_disk;
+    {
+      std::lock_guard<std::mutex> guard(lock_);
+      if (at >= written_)
+        break;
+      /* In memory: copy from the chunk, whether or not it is on disk yet. */
+      if (const Chunk* c = find(at)) {
+        size_t n = (size_t)MIN((uint64_t)(len - done), c->offset + gst_buffer_get_size(c->buffer) - at);
+        gst_buffer_extract(c->buffer, at - c->offset, (char*)dst + done, n);
+        done += n;
+        continue;
+      }
+      fd = fd_;
+      on_disk = on_disk_;
+    }
+    if (at >= on_disk) /* cannot be: what is not on disk is in memory */
+      break;
+    /* Not in memory, so older than every chunk that is: on disk. */
+    size_t n = (size_t)MIN((uint64_t)(len - done), on_disk - at);
+    ssize_t got = pread(fd, (char*)dst + done, n, (off_t)at);
+    if (got < 0 && errno == EINTR)
       continue;
-    if (n <= 0)
-      return n < 0 ? -1 : (int64_t)done;
-    done += (size_t)n;
+    if (got <= 0)
+      return done ? (int64_t)done : -1;
+    done += (size_t)got;
   }
   return (int64_t)done;
 }

@@ -9,11 +9,21 @@
 
 #include <glib.h>
 
+#include <cstring>
 #include <string>
 #include <thread>
 
 /* Last: its fail() macro clashes with C++ library headers. */
 #include <gst/check/gstcheck.h>
+
+/* Appends `text` as one chunk. */
+static bool append(mv::Spool& spool, const char* text) {
+  std::string error;
+  GstBuffer* chunk = gst_buffer_new_memdup(text, strlen(text));
+  bool ok = spool.append(chunk, &error);
+  gst_buffer_unref(chunk);
+  return ok;
+}
 
 GST_START_TEST(test_reader_waits_for_writer) {
   mv::Spool spool;
@@ -21,11 +31,10 @@ GST_START_TEST(test_reader_waits_for_writer) {
   fail_unless(spool.open(&error), "%s", error.c_str());
   spool.set_total(6);
   std::thread writer([&spool] {
-    std::string e;
     g_usleep(20 * 1000);
-    spool.append("abc", 3, &e);
+    append(spool, "abc");
     g_usleep(20 * 1000);
-    spool.append("def", 3, &e);
+    append(spool, "def");
     spool.finish();
   });
   uint64_t available = 0;
@@ -60,7 +69,7 @@ GST_START_TEST(test_interrupt_wakes_and_sticks) {
   /* Sticky until cleared. */
   fail_unless(spool.wait(0, 1, &available) == mv::Spool::State::Interrupted);
   spool.clear_interrupt();
-  spool.append("x", 1, &error);
+  append(spool, "x");
   fail_unless(spool.wait(0, 1, &available) == mv::Spool::State::Ready);
 }
 GST_END_TEST;
@@ -70,7 +79,7 @@ GST_START_TEST(test_failure_after_partial_data) {
   std::string error;
   fail_unless(spool.open(&error));
   spool.set_total(100);
-  spool.append("0123456789", 10, &error);
+  append(spool, "0123456789");
   mv::Error e;
   e.kind = mv::Error::Kind::Read;
   e.message = "cut";
@@ -89,6 +98,54 @@ GST_START_TEST(test_failure_after_partial_data) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_recent_chunks_are_shared_not_copied) {
+  mv::Spool spool;
+  std::string error;
+  fail_unless(spool.open(&error));
+  GstBuffer* first = gst_buffer_new_memdup("0123456789", 10);
+  fail_unless(spool.append(first, &error));
+  /* The whole chunk: the very buffer. A part: the same memory. */
+  GstBuffer* whole = spool.cached(0, 100);
+  fail_unless(whole == first);
+  gst_buffer_unref(whole);
+  GstBuffer* part = spool.cached(4, 3);
+  fail_unless(part != nullptr);
+  fail_unless_equals_int(gst_buffer_get_size(part), 3);
+  GstMapInfo a, b;
+  gst_buffer_map(part, &a, GST_MAP_READ);
+  gst_buffer_map(first, &b, GST_MAP_READ);
+  fail_unless(a.data == b.data + 4, "the part was copied");
+  gst_buffer_unmap(part, &a);
+  gst_buffer_unmap(first, &b);
+  fail_unless_equals_int(gst_buffer_memcmp(part, 0, "456", 3), 0);
+  gst_buffer_unref(part);
+  /* Only the last few chunks stay in memory; the file has everything. */
+  for (int i = 0; i < 8; i++)
+    fail_unless(append(spool, "abcdefghij"));
+  /* Once the writer has put them on disk (it runs on its own thread). */
+  bool dropped = false;
+  for (int i = 0; i < 500 && !dropped; i++) {
+    GstBuffer* old = spool.cached(0, 10);
+    dropped = old == nullptr;
+    if (old)
+      gst_buffer_unref(old);
+    else
+      break;
+    g_usleep(10 * 1000);
+  }
+  fail_unless(dropped, "an old chunk is still held in memory");
+  char buf[10];
+  fail_unless_equals_int64(spool.read(0, buf, 10), 10);
+  fail_unless(memcmp(buf, "0123456789", 10) == 0);
+  GstBuffer* last = spool.cached(80, 10);
+  fail_unless(last != nullptr);
+  gst_buffer_unref(last);
+  /* Past the end: nothing. */
+  fail_unless(spool.cached(90, 10) == nullptr);
+  gst_buffer_unref(first);
+}
+GST_END_TEST;
+
 static Suite* spool_suite(void) {
   Suite* s = suite_create("mindvideo-spool");
   TCase* tc = tcase_create("general");
@@ -96,6 +153,7 @@ static Suite* spool_suite(void) {
   tcase_add_test(tc, test_reader_waits_for_writer);
   tcase_add_test(tc, test_interrupt_wakes_and_sticks);
   tcase_add_test(tc, test_failure_after_partial_data);
+  tcase_add_test(tc, test_recent_chunks_are_shared_not_copied);
   return s;
 }
 
