@@ -175,7 +175,7 @@ void Emulator::apply_api_fault(SoupServerMessage* msg, const FaultRule& rule) {
       /* "after_processing": the request takes effect (a submit creates and
        * charges its task) but the response is lost. */
       if (rule.get_bool("after_processing", false))
-        handle_api(msg);
+        handle_api(msg, /*live=*/false);
       if (rule.action == Action::Hang)
         hold_forever(msg);
       else
@@ -193,7 +193,7 @@ void Emulator::apply_api_fault(SoupServerMessage* msg, const FaultRule& rule) {
         soup_message_headers_iter_init(&iter, headers);
         while (soup_message_headers_iter_next(&iter, &name, &value))
           before.emplace_back(name, value);
-        handle_api(msg);
+        handle_api(msg, /*live=*/false);
         soup_message_headers_clear(headers);
         for (const auto& h : before)
           soup_message_headers_append(headers, h.first.c_str(), h.second.c_str());
@@ -258,7 +258,7 @@ bool Emulator::authorize(SoupServerMessage* msg, std::string* key) {
   return false;
 }
 
-void Emulator::handle_api(SoupServerMessage* msg) {
+void Emulator::handle_api(SoupServerMessage* msg, bool live) {
   std::string key;
   if (!authorize(msg, &key))
     return;
@@ -278,7 +278,7 @@ void Emulator::handle_api(SoupServerMessage* msg) {
     else if (parts.size() == 4)
       handle_poll(msg, key, parts[3]);
     else
-      handle_events(msg, key, parts[3]);
+      handle_events(msg, key, parts[3], live);
     return;
   }
   send_error(msg, 404, "not_found", "No such endpoint: " + msg_path(msg));
@@ -379,22 +379,27 @@ void Emulator::handle_poll(SoupServerMessage* msg, const std::string& key, const
   send_json(msg, 200, task_json(*task));
 }
 
-void Emulator::handle_events(SoupServerMessage* msg, const std::string& key, const std::string& task_id) {
+void Emulator::handle_events(SoupServerMessage* msg, const std::string& key, const std::string& task_id,
+                             bool live) {
   auto task = find_task(task_id);
   if (!task || task->key_hash != sha256_hex(key)) {
     send_error(msg, 404, "not_found", "Task '" + task_id + "' not found");
     return;
   }
-  ojson doc = events_json(*task);
   if (msg_header(msg, "Accept").find("text/event-stream") == std::string::npos) {
-    send_json(msg, 200, doc);
+    send_json(msg, 200, events_json(*task));
     return;
   }
-  /* SSE: the events so far, then the stream ends (clients reconnect or poll). */
-  std::string sse;
-  for (const auto& e : doc["events"]) {
-    sse += "event: status\ndata: " + dump(e) + "\n\n";
+  if (live) {
+    /* The events so far, then each new one as it happens (sse.cpp). */
+    sse_open(msg, *task);
+    return;
   }
+  /* after_processing faults: the answer is replaced or never sent, so no
+   * stream is opened; a snapshot of the events stands in for it. */
+  std::string sse;
+  for (const auto& e : task->events)
+    sse += "event: status\ndata: " + dump(event_json(e)) + "\n\n";
   soup_server_message_set_status(msg, 200, nullptr);
   soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Cache-Control", "no-cache");
   soup_server_message_set_response(msg, "text/event-stream", SOUP_MEMORY_COPY, sse.data(), sse.size());

@@ -79,6 +79,26 @@ struct Task {
   std::string media_error;
 };
 
+class Emulator;
+
+/* One event as the events endpoints show it: {"type":"status","status":…,"created_at":…}. */
+ojson event_json(const Event& event);
+bool is_terminal(Status status);
+
+/* An open `text/event-stream` answer of GET /api/v1/tasks/{id}/events
+ * (sse.cpp). Lives from the request until libsoup reports the message
+ * "finished" or "disconnected" (or the emulator shuts down). */
+struct SseStream {
+  Emulator* emu;
+  SoupServerMessage* msg;  // owned reference
+  std::string task_id;
+  bool ended = false;        // the body is complete (terminal event sent, or the task was deleted)
+  bool gone = false;         // the client went away; nothing more is written
+  guint keepalive = 0;       // ": keep-alive" timer
+  GSource* watch = nullptr;  // notices a client that hangs up while nothing is being written
+  gulong finished_handler = 0, disconnected_handler = 0;
+};
+
 struct Charge {
   std::string key_prefix, task_id, model, idempotency_key;
   double amount;
@@ -122,14 +142,30 @@ class Emulator {
   /* api.cpp */
   void handle_api_request(SoupServerMessage* msg);
   void apply_api_fault(SoupServerMessage* msg, const FaultRule& rule);
-  void handle_api(SoupServerMessage* msg);
+  /* `live`: an SSE events request becomes a stream; false for the
+   * after_processing fault paths, whose answer is replaced or never sent. */
+  void handle_api(SoupServerMessage* msg, bool live = true);
   void handle_submit(SoupServerMessage* msg, const std::string& key);
   void handle_poll(SoupServerMessage* msg, const std::string& key, const std::string& task_id);
-  void handle_events(SoupServerMessage* msg, const std::string& key, const std::string& task_id);
+  void handle_events(SoupServerMessage* msg, const std::string& key, const std::string& task_id, bool live);
   bool authorize(SoupServerMessage* msg, std::string* key);
   const mv::ModelSchema* schema_for(const std::string& model);
   void hold_forever(SoupServerMessage* msg);
   void cut_connection(SoupServerMessage* msg);
+
+  /* sse.cpp: streaming Server-Sent Events for /events */
+  void sse_open(SoupServerMessage* msg, const Task& task);
+  void sse_publish(const Task& task);          // the task's last event, to its open streams
+  void sse_push(SseStream* s, const std::string& text);
+  void sse_end(SseStream* s, bool unpause);   // completes the body
+  void sse_client_gone(SseStream* s);
+  void sse_drop(SseStream* s);                 // forgets a finished/disconnected stream
+  void sse_end_all();                          // reset: every task is gone
+  void sse_drop_all();                         // shutdown
+  bool sse_uses_socket(GSocket* socket) const;  // the connection sweep leaves it alone
+  static void on_sse_message_gone(SoupServerMessage* msg, gpointer stream);
+  static gboolean on_sse_keepalive(gpointer stream);
+  static gboolean on_sse_socket(gint fd, GIOCondition condition, gpointer stream);
 
   /* control.cpp */
   void handle_control(SoupServerMessage* msg, const std::string& path);
@@ -171,6 +207,7 @@ class Emulator {
   std::vector<Charge> ledger_;
   std::map<std::string, std::unique_ptr<mv::ModelSchema>> schemas_;  // null: no schema file
   std::vector<SoupServerMessage*> held_;                            // "hang" faults, released on exit
+  std::vector<SseStream*> sse_streams_;                             // open SSE answers (owned)
   /* GET /_emulator/stats: requests per fault route (Route order; `task` unused). */
   std::array<int, 5> route_requests_{};
   std::vector<GSocket*> sockets_;  // connections seen, for open_connections()

@@ -89,6 +89,9 @@ void Emulator::shutdown() {
     soup_server_disconnect(api_);
   if (cdn_)
     soup_server_disconnect(cdn_);
+  /* Disconnecting drops open event streams ("disconnected"); any left over
+   * (a connection libsoup no longer listed) go here. */
+  sse_drop_all();
   for (auto* msg : held_)
     g_object_unref(msg);
   held_.clear();
@@ -154,12 +157,14 @@ void Emulator::track_connection(SoupServerMessage* msg) {
 }
 
 int Emulator::open_connections() {
-  auto gone = std::remove_if(sockets_.begin(), sockets_.end(), [](GSocket* s) {
+  auto gone = std::remove_if(sockets_.begin(), sockets_.end(), [this](GSocket* s) {
     /* libsoup 3.2 never closes a keep-alive connection that the client
      * closes between requests (it stays in CLOSE_WAIT, one fd each): close
      * those here. Stolen sockets belong to their thread and are left alone;
-     * their owner closes them (reading the closed flag meanwhile is benign). */
-    if (!g_socket_is_closed(s) && !g_object_get_data(G_OBJECT(s), kStolenKey) && peer_closed(s))
+     * their owner closes them (reading the closed flag meanwhile is benign).
+     * So are those of event streams (sse.cpp). */
+    if (!g_socket_is_closed(s) && !g_object_get_data(G_OBJECT(s), kStolenKey) && !sse_uses_socket(s) &&
+        peer_closed(s))
       g_socket_close(s, nullptr);
     if (!g_socket_is_closed(s))
       return false;

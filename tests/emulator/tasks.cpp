@@ -127,6 +127,8 @@ void Emulator::set_status(Task& task, Status status) {
     return;
   task.status = status;
   task.events.push_back({status, g_get_real_time()});
+  /* Open event streams get it now, not on their next poll. */
+  sse_publish(task);
 }
 
 gboolean Emulator::on_queued_elapsed(gpointer data) {
@@ -262,15 +264,22 @@ ojson Emulator::task_internal_json(const Task& task) const {
   return obj;
 }
 
+bool is_terminal(Status status) {
+  return status == Status::Succeeded || status == Status::Failed || status == Status::Cancelled;
+}
+
+ojson event_json(const Event& event) {
+  ojson item = ojson::object();
+  item["type"] = "status";
+  item["status"] = status_name(event.status);
+  item["created_at"] = rfc3339(event.at_us);
+  return item;
+}
+
 ojson Emulator::events_json(const Task& task) const {
   ojson events = ojson::array();
-  for (const auto& e : task.events) {
-    ojson item = ojson::object();
-    item["type"] = "status";
-    item["status"] = status_name(e.status);
-    item["created_at"] = rfc3339(e.at_us);
-    events.push_back(item);
-  }
+  for (const auto& e : task.events)
+    events.push_back(event_json(e));
   ojson obj = ojson::object();
   obj["task_id"] = task.id;
   obj["events"] = events;
@@ -279,6 +288,8 @@ ojson Emulator::events_json(const Task& task) const {
 
 void Emulator::reset() {
   generation_++;
+  /* Open event streams of the deleted tasks end cleanly (a complete body). */
+  sse_end_all();
   tasks_.clear();
   idempotency_.clear();
   ledger_.clear();
