@@ -403,7 +403,10 @@ static void gst_mind_video_src_class_init(GstMindVideoSrcClass* klass) {
    * GstMindVideoSrc:poll-interval:
    *
    * Milliseconds between two status requests while the task runs. Failing
-   * requests back off beyond it, up to 8 s.
+   * requests back off beyond it, up to 8 s. When the API pushes the task's
+   * events as a Server-Sent Events stream, each event triggers a status
+   * request at once, and polls only go out five times less often, as a
+   * safety net.
    */
   properties[PROP_POLL_INTERVAL] = g_param_spec_uint(
       "poll-interval", "Poll interval", "Milliseconds between status requests", 50, G_MAXUINT,

@@ -51,6 +51,7 @@ int EventWatcher::listen(GInputStream* in, GCancellable* cancellable) {
         /* A blank line ends an event; comments (": keep-alive") have no data. */
         if (data) {
           events++;
+          live_ = true;
           on_event_();
         }
         data = false;
@@ -76,6 +77,7 @@ void EventWatcher::run() {
       return;
     }
     int events = listen(in, cancellable);
+    live_ = false;
     /* A stream that ended soon or said nothing is not worth reopening. */
     if (events == 0 || g_get_monotonic_time() - opened < 2 * G_USEC_PER_SEC)
       return;

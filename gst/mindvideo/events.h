@@ -13,6 +13,7 @@
 #include "cancel.h"
 #include "http.h"
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <thread>
@@ -30,6 +31,9 @@ class EventWatcher {
   void start();
   /* Closes the stream and joins the thread; returns promptly. */
   void stop();
+  /* Whether an event stream is open and has delivered an event: changes
+   * will be pushed, so polling can relax. */
+  bool live() const { return live_; }
 
  private:
   void run();
@@ -42,6 +46,7 @@ class EventWatcher {
   const std::function<void()> on_event_;
   Canceller cancel_;
   std::thread thread_;
+  std::atomic<bool> live_{false};
 };
 
 }  // namespace mv

@@ -16,6 +16,9 @@ namespace mv {
 namespace {
 /* An API answer larger than this is not a task: refuse rather than buffer. */
 constexpr size_t kMaxApiBody = 4 * 1024 * 1024;
+/* While an event stream pushes the changes, polls go out this many times
+ * less often. */
+constexpr int64_t kPushedPollFactor = 5;
 
 std::string code_text(unsigned status) {
   return "HTTP " + std::to_string(status);
@@ -259,7 +262,8 @@ Job::Result Job::poll_until_terminal(const std::string& url, Error* error) {
     std::string why;
     if (r.ok() && parse_task(r.body, &task, &why)) {
       poll_failures_ = 0;
-      delay_ms = settings_.poll_interval_ms;
+      /* With changes pushed, a poll is only a safety net. */
+      delay_ms = (int64_t)settings_.poll_interval_ms * (watcher_ && watcher_->live() ? kPushedPollFactor : 1);
       update(task);
       continue;
     }
