@@ -17,6 +17,8 @@ packages=(
   python3-gi gir1.2-gstreamer-1.0  # examples/python: PyGObject and GStreamer's introspection data
   # the emulator draws prompts, some of them Chinese, on its frames
   fonts-wqy-microhei
+  # bench
+  nginx curl gnuplot-nox
 )
 
 missing=()
