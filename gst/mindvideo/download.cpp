@@ -153,6 +153,11 @@ void Downloader::run() {
         return;
       }
       spool_.set_total(total);
+      std::string why;
+      if (!spool_.reserve((uint64_t)total, &why)) {
+        report(Error::Kind::Write, why);
+        return;
+      }
     }
 
     g_autoptr(GError) err = nullptr;

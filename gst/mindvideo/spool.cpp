@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -193,6 +194,26 @@ void Spool::set_total(int64_t total) {
     total_ = total;
   }
   cond_.notify_all();
+}
+
+bool Spool::reserve(uint64_t total, std::string* error) {
+  int fd;
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    fd = fd_;
+  }
+  if (fd < 0 || total == 0)
+    return true;
+  /* KEEP_SIZE: the file still grows as bytes arrive, so nothing reads
+   * reserved zeros as data. Blocks already written are left as they are. */
+  if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)total) == 0)
+    return true;
+  const int e = errno;
+  if (e != ENOSPC && e != EDQUOT && e != EFBIG)
+    return true; /* EOPNOTSUPP and the like: writes allocate as they go */
+  *error = std::string("not enough space in ") + g_get_tmp_dir() + " to spool the output (" +
+           std::to_string(total) + " bytes): " + g_strerror(e) + "; set TMPDIR to a larger disk";
+  return false;
 }
 
 void Spool::finish() {

@@ -49,6 +49,13 @@ class Spool {
    * once a write to the file failed. */
   bool append(GstBuffer* chunk, std::string* error);
   void set_total(int64_t total);
+  /* Allocates the file's blocks for `total` bytes up front: ext4 then
+   * skips delayed allocation on every page written (a tenth of the spool
+   * thread's CPU time in bench/), and a disk too small for the output fails
+   * here rather than after most of the download. False, with the reason,
+   * only when the space is not there; a filesystem that cannot preallocate
+   * is fine. */
+  bool reserve(uint64_t total, std::string* error);
   void finish();
   void set_failed(const Error& error);
 

@@ -98,6 +98,31 @@ GST_START_TEST(test_failure_after_partial_data) {
 }
 GST_END_TEST;
 
+/* The space for the output is taken when its size is known; reserved
+ * blocks are not data. Needs a spool directory whose filesystem can
+ * preallocate (ext4, xfs, btrfs, tmpfs). */
+GST_START_TEST(test_reserve_space_up_front) {
+  mv::Spool spool;
+  std::string error;
+  fail_unless(spool.open(&error), "%s", error.c_str());
+  fail_unless(spool.reserve(1024 * 1024, &error), "%s", error.c_str());
+  spool.set_total(1024 * 1024);
+  append(spool, "abc");
+  uint64_t available = 0;
+  fail_unless(spool.wait(0, 3, &available) == mv::Spool::State::Ready);
+  fail_unless_equals_uint64(available, 3);
+  char buf[64];
+  fail_unless_equals_int64(spool.read(0, buf, sizeof buf), 3);
+  fail_unless(memcmp(buf, "abc", 3) == 0);
+  /* A petabyte fits on no test machine: refused at once, naming where. */
+  error.clear();
+  fail_if(spool.reserve(uint64_t(1) << 50, &error));
+  fail_unless(error.find("not enough space in") != std::string::npos, "%s", error.c_str());
+  fail_unless(error.find(g_get_tmp_dir()) != std::string::npos, "%s", error.c_str());
+  fail_unless(error.find("1125899906842624 bytes") != std::string::npos, "%s", error.c_str());
+}
+GST_END_TEST;
+
 GST_START_TEST(test_recent_chunks_are_shared_not_copied) {
   mv::Spool spool;
   std::string error;
@@ -154,6 +179,7 @@ static Suite* spool_suite(void) {
   tcase_add_test(tc, test_interrupt_wakes_and_sticks);
   tcase_add_test(tc, test_failure_after_partial_data);
   tcase_add_test(tc, test_recent_chunks_are_shared_not_copied);
+  tcase_add_test(tc, test_reserve_space_up_front);
   return s;
 }
 
