@@ -373,7 +373,7 @@ http {{
             cpu={t: median([r[t]["cpu_s"] for r in good]) for t in ELEMENTS},
             rss={t: median([r[t]["peak_rss_kib"] for r in good]) for t in ELEMENTS},
             **headline)
-        for tool in ("mindvideosrc", "souphttpsrc"):
+        for tool in ELEMENTS:
             for r in good:
                 self.check(r[tool].get("peak_rss_kib", 0) > 0, f"throughput {tool}: no peak RSS")
         # The same transfer with an output whose type nothing recognises.
