@@ -90,6 +90,7 @@
 
 #include <gst/base/gsttypefindhelper.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -191,6 +192,29 @@ std::string url_extension(const std::string& url) {
   if (dot == std::string::npos || (slash != std::string::npos && dot < slash))
     return "";
   return path.substr(dot + 1);
+}
+
+/* Loads the typefinders for the API's output types (their plugin takes
+ * about 5 ms to load), so that the first buffer after the task succeeds
+ * does not wait for them. Once per process. */
+void load_typefinders() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    static const char* const kOutputExtensions[] = {"mp4", "png", "jpg", "webp"};
+    GList* factories = gst_type_find_factory_get_list();
+    for (GList* l = factories; l; l = l->next) {
+      const gchar* const* exts = gst_type_find_factory_get_extensions(GST_TYPE_FIND_FACTORY(l->data));
+      for (; exts && *exts; exts++) {
+        auto wanted = [&](const char* e) { return g_ascii_strcasecmp(e, *exts) == 0; };
+        if (std::any_of(std::begin(kOutputExtensions), std::end(kOutputExtensions), wanted)) {
+          if (GstPluginFeature* loaded = gst_plugin_feature_load(GST_PLUGIN_FEATURE(l->data)))
+            gst_object_unref(loaded);
+          break;
+        }
+      }
+    }
+    gst_plugin_feature_list_free(factories);
+  });
 }
 
 }  // namespace
@@ -677,6 +701,8 @@ void GstMindVideoSrcPrivate::on_start(const std::string& task_id) {
 }
 
 void GstMindVideoSrcPrivate::on_task(const mv::TaskInfo& task, bool changed) {
+  if (!mv::status_is_terminal(task.status))
+    load_typefinders(); /* while the task runs, not after it succeeds */
   bool new_id, new_request, new_estimate, new_actual;
   {
     std::lock_guard<std::mutex> guard(state_lock);

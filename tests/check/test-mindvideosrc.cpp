@@ -698,6 +698,29 @@ static gint64 null_after(GstElement* pipeline, const std::function<bool(GstEleme
   return elapsed;
 }
 
+/* The typefinders load while the task runs, so the first buffer does not
+ * wait for their plugin once the task succeeds. */
+GST_START_TEST(test_typefinders_load_while_the_task_runs) {
+  auto loaded = [] {
+    g_autoptr(GstPlugin) plugin = gst_registry_find_plugin(gst_registry_get(), "typefindfunctions");
+    fail_unless(plugin != nullptr, "gst-plugins-base's typefindfunctions is not installed");
+    return gst_plugin_is_loaded(plugin) != FALSE;
+  };
+  fail_if(loaded(), "typefindfunctions was loaded before the element ran");
+  auto emu = start_emulator({"--processing-ms", "120000"});
+  GstElement* pipeline = make_pipeline(emu.get(), "veo3-1-quality", "slow", nullptr, "fakesink name=sink");
+  GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  for (int i = 0; i < 3000 && !has_status(src, "processing"); i++)
+    g_usleep(10 * 1000);
+  fail_unless(has_status(src, "processing"));
+  fail_unless(loaded(), "the typefinders were not loaded while the task ran");
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(src);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 /* Every wait below would last a minute if unlock() failed to wake it; the
  * bound only tells "woken" from "not woken", it is no speed measurement. */
 #define WOKEN_BOUND (10 * G_USEC_PER_SEC)
@@ -816,6 +839,7 @@ static Suite* mindvideosrc_suite(void) {
   tcase_add_test(tc, test_download_error_names_the_task);
   tcase_add_test(tc, test_attach_names_no_key);
   tcase_add_test(tc, test_start_does_no_network_io);
+  tcase_add_test(tc, test_typefinders_load_while_the_task_runs);
   tcase_add_test(tc, test_null_while_polling);
   tcase_add_test(tc, test_null_while_submitting);
   tcase_add_test(tc, test_null_while_downloading_and_streaming);
