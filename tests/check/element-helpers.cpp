@@ -179,6 +179,12 @@ bool has_status(GstElement* src, const char* status) {
   return yes;
 }
 
+bool wait_for_status(GstElement* src, const char* status) {
+  for (int i = 0; i < 3000 && !has_status(src, status); i++)
+    g_usleep(10 * 1000);
+  return has_status(src, status);
+}
+
 std::string read_file(const std::string& path) {
   gchar* contents = nullptr;
   gsize length = 0;

@@ -61,6 +61,8 @@ GstElement* make_pipeline(Emulator* emu, const char* model, const char* prompt, 
 /* A string property of the element named "src". */
 std::string src_string(GstElement* pipeline, const char* prop);
 bool has_status(GstElement* src, const char* status);
+/* Waits (30 s at most) until the element's status is `status`; whether it got there. */
+bool wait_for_status(GstElement* src, const char* status);
 std::string read_file(const std::string& path);
 
 /* The request log, as (origin, method, path, Authorization header) rows. */

@@ -547,9 +547,7 @@ GST_START_TEST(test_restart_reuses_the_task) {
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   /* Stopped mid-task through READY, as players do on Stop then Play. */
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
-  for (int i = 0; i < 3000 && !has_status(src, "processing"); i++)
-    g_usleep(10 * 1000);
-  fail_unless(has_status(src, "processing"));
+  fail_unless(wait_for_status(src, "processing"));
   std::string key = src_string(pipeline, "idempotency-key");
   std::string task_id = src_string(pipeline, "task-id");
   gst_element_set_state(pipeline, GST_STATE_READY);
@@ -636,8 +634,7 @@ GST_START_TEST(test_attach_names_no_key) {
   GstElement* first = make_pipeline(emu.get(), "gpt-image-2", "slow", nullptr, "fakesink name=sink");
   GstElement* src = gst_bin_get_by_name(GST_BIN(first), "src");
   gst_element_set_state(first, GST_STATE_PLAYING);
-  for (int i = 0; i < 3000 && !has_status(src, "queued"); i++)
-    g_usleep(10 * 1000);
+  fail_unless(wait_for_status(src, "queued"));
   std::string task_id = src_string(first, "task-id");
   gst_object_unref(src);
   gst_element_set_state(first, GST_STATE_NULL);
@@ -711,9 +708,7 @@ GST_START_TEST(test_typefinders_load_while_the_task_runs) {
   GstElement* pipeline = make_pipeline(emu.get(), "veo3-1-quality", "slow", nullptr, "fakesink name=sink");
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
-  for (int i = 0; i < 3000 && !has_status(src, "processing"); i++)
-    g_usleep(10 * 1000);
-  fail_unless(has_status(src, "processing"));
+  fail_unless(wait_for_status(src, "processing"));
   fail_unless(loaded(), "the typefinders were not loaded while the task ran");
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(src);
