@@ -202,18 +202,22 @@ void load_typefinders() {
   std::call_once(once, [] {
     static const char* const kOutputExtensions[] = {"mp4", "png", "jpg", "webp"};
     GList* factories = gst_type_find_factory_get_list();
+    guint count = 0;
     for (GList* l = factories; l; l = l->next) {
       const gchar* const* exts = gst_type_find_factory_get_extensions(GST_TYPE_FIND_FACTORY(l->data));
       for (; exts && *exts; exts++) {
         auto wanted = [&](const char* e) { return g_ascii_strcasecmp(e, *exts) == 0; };
         if (std::any_of(std::begin(kOutputExtensions), std::end(kOutputExtensions), wanted)) {
-          if (GstPluginFeature* loaded = gst_plugin_feature_load(GST_PLUGIN_FEATURE(l->data)))
+          if (GstPluginFeature* loaded = gst_plugin_feature_load(GST_PLUGIN_FEATURE(l->data))) {
             gst_object_unref(loaded);
+            count++;
+          }
           break;
         }
       }
     }
     gst_plugin_feature_list_free(factories);
+    GST_INFO("loaded %u typefinders for the API's output types", count);
   });
 }
 

@@ -185,6 +185,32 @@ bool wait_for_status(GstElement* src, const char* status) {
   return has_status(src, status);
 }
 
+LogCapture::LogCapture(GstDebugLevel level) : level_(level) {
+  gst_debug_set_threshold_for_name("mindvideosrc", level);
+  gst_debug_add_log_function(on_log, this, nullptr);
+}
+
+LogCapture::~LogCapture() {
+  gst_debug_remove_log_function_by_data(this);
+}
+
+bool LogCapture::contains(const std::string& text) {
+  std::lock_guard<std::mutex> guard(lock_);
+  for (const auto& m : messages_)
+    if (m.find(text) != std::string::npos)
+      return true;
+  return false;
+}
+
+void LogCapture::on_log(GstDebugCategory* category, GstDebugLevel level, const gchar*, const gchar*, gint, GObject*,
+                        GstDebugMessage* message, gpointer data) {
+  auto* self = static_cast<LogCapture*>(data);
+  if (level != self->level_ || g_strcmp0(gst_debug_category_get_name(category), "mindvideosrc") != 0)
+    return;
+  std::lock_guard<std::mutex> guard(self->lock_);
+  self->messages_.push_back(gst_debug_message_get(message));
+}
+
 std::string read_file(const std::string& path) {
   gchar* contents = nullptr;
   gsize length = 0;

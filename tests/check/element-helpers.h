@@ -13,6 +13,7 @@
 #include <gst/gst.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,25 @@ bool has_status(GstElement* src, const char* status);
 /* Waits (30 s at most) until the element's status is `status`; whether it got there. */
 bool wait_for_status(GstElement* src, const char* status);
 std::string read_file(const std::string& path);
+
+/* Collects what the mindvideosrc debug category logs at `level`, while it
+ * lives (it raises the category's threshold to `level`). */
+class LogCapture {
+ public:
+  explicit LogCapture(GstDebugLevel level);
+  ~LogCapture();
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  /* Whether a message logged so far contains `text`. */
+  bool contains(const std::string& text);
+
+ private:
+  static void on_log(GstDebugCategory* category, GstDebugLevel level, const gchar*, const gchar*, gint, GObject*,
+                     GstDebugMessage* message, gpointer data);
+  GstDebugLevel level_;
+  std::mutex lock_;
+  std::vector<std::string> messages_;
+};
 
 /* The request log, as (origin, method, path, Authorization header) rows. */
 struct Logged {
