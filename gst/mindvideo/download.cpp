@@ -6,9 +6,9 @@
 
 #include "api.h"
 #include "log.h"
+#include "thread.h"
 
 #include <glib.h>
-#include <pthread.h>
 
 namespace mv {
 
@@ -32,10 +32,7 @@ void Downloader::start(const std::string& url, RefreshFn refresh) {
   cancel_.reset();
   url_ = url;
   refresh_ = std::move(refresh);
-  thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "mv-download");
-    run();
-  });
+  thread_ = named_thread("mv-download", [this] { run(); });
 }
 
 void Downloader::stop() {
@@ -165,7 +162,7 @@ void Downloader::run() {
     for (bool more = true; more;) {
       /* A whole chunk before it is appended: the file is written in large
        * pieces, and a reader that keeps up gets this very buffer. */
-      GstBuffer* chunk = nullptr;
+      g_autoptr(GstBuffer) chunk = nullptr;
       if (gst_buffer_pool_acquire_buffer(pool_, &chunk, nullptr) != GST_FLOW_OK) {
         report(Error::Kind::Write, "cannot allocate a download buffer");
         return;
@@ -183,19 +180,16 @@ void Downloader::run() {
       }
       gst_buffer_unmap(chunk, &map);
       gst_buffer_set_size(chunk, filled);
-      std::string werr;
       if (filled && max_size_ && spool_.written() + filled > max_size_) {
         /* No size was announced, or the host sends more than it did. */
-        gst_buffer_unref(chunk);
         report_too_large(max_size_, false);
         return;
       }
+      std::string werr;
       if (filled && !spool_.append(chunk, &werr)) {
-        gst_buffer_unref(chunk);
         report(Error::Kind::Write, werr);
         return;
       }
-      gst_buffer_unref(chunk);
       progressed |= filled > 0;
     }
     if (cancel_.is_cancelled())

@@ -5,9 +5,9 @@
 #include "events.h"
 
 #include "log.h"
+#include "thread.h"
 
 #include <glib.h>
-#include <pthread.h>
 
 namespace mv {
 
@@ -20,10 +20,7 @@ EventWatcher::~EventWatcher() {
 
 void EventWatcher::start() {
   if (!thread_.joinable())
-    thread_ = std::thread([this] {
-      pthread_setname_np(pthread_self(), "mv-events");
-      run();
-    });
+    thread_ = named_thread("mv-events", [this] { run(); });
 }
 
 void EventWatcher::stop() {

@@ -4,13 +4,14 @@
  */
 #include "spool.h"
 
+#include "thread.h"
+
 #include <glib.h>
 #include <glib/gstdio.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <pthread.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <vector>
@@ -45,10 +46,7 @@ bool Spool::open(std::string* error) {
     fd_ = fd;
     closing_ = false;
   }
-  writer_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "mv-spool");
-    write_loop();
-  });
+  writer_ = named_thread("mv-spool", [this] { write_loop(); });
   return true;
 }
 
