@@ -60,32 +60,37 @@
  *
  * ## Thread safety notes
  *
+ * The element is a shell: a run of it, from start() to stop(), is an
+ * mv::Run (gst/mindvideo/run.h), plain C++ that owns the task, the
+ * downloads, the spool and the sequencing of several outputs. The element
+ * answers GStreamer's questions (properties, session sharing, caps, tags,
+ * bus messages) around it.
+ *
  * - `settings_lock` guards Settings, the values users write as properties.
- *   start() copies them once into the Job; the streaming thread never reads
+ *   start() copies them once into the Run; the streaming thread never reads
  *   them afterwards.
  * - `state_lock` guards State, the values users read back (status, ids,
  *   costs, output URI). The streaming thread writes it, any thread reads it.
  * - `settings_lock` and `state_lock` are never held together, never held
- *   while calling into the Job, Spool or Canceller, and never held while
- *   notifying or posting messages.
- * - The Canceller and the Spool have locks of their own. unlock() cancels
- *   the Canceller (waking HTTP I/O and sleeps of the Job) and interrupts the
- *   Spool (waking a reader waiting for bytes); unlock_stop() clears both.
- *   Cancellation is sticky: a wait that starts after unlock() returns at once.
- * - The HttpSession, Job and Downloader live from start() to stop(). In
- *   between, only the streaming thread runs the Job, and only the download
- *   thread runs the Downloader (which may call Job::refresh_output_url() once
- *   the Job is done). stop() cancels and joins the download thread before
- *   anything is freed.
+ *   while calling into the Run, and never held while notifying or posting
+ *   messages.
+ * - Streaming (the Run and what the element keeps about it: caps set, tags
+ *   sent) is made in start() and destroyed in stop(), so a run never sees
+ *   the leftovers of the one before. Only the key memory outlives it: a
+ *   restart of the same request submits with the same Idempotency-Key.
+ * - In between, only the streaming thread calls create() and so the Run's
+ *   wait() and read(); the Run's observer calls come on that thread too.
+ *   unlock() calls Run::interrupt() from any thread (waking HTTP I/O, sleeps
+ *   and waits for bytes); unlock_stop() calls Run::resume(). Interruption is
+ *   sticky: a wait that starts after unlock() returns at once.
+ * - The Run's own threads (download, spool writer, event watcher) end
+ *   before it is destroyed; see run.h.
  */
 #include "gstmindvideosrc.h"
 
 #include "mindvideo/api.h"
-#include "mindvideo/cancel.h"
-#include "mindvideo/download.h"
 #include "mindvideo/http.h"
-#include "mindvideo/job.h"
-#include "mindvideo/spool.h"
+#include "mindvideo/run.h"
 #include "mindvideo/uri.h"
 
 #include <gst/base/gsttypefindhelper.h>
@@ -94,6 +99,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -104,7 +110,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_mind_video_src_debug);
 #define DEFAULT_OUTPUT_INDEX 0
 #define DEFAULT_POLL_INTERVAL 1000
 #define DEFAULT_TIMEOUT 1800
-#define DEFAULT_REQUEST_TIMEOUT 30
+#define DEFAULT_REQUEST_TIMEOUT mv::HttpSession::kDefaultIoTimeoutS
 #define DEFAULT_RETRIES 5
 /* Measured in bench/: 256 KiB blocks stream a spooled file faster than
  * souphttpsrc streams the socket; smaller ones spend the time per buffer. */
@@ -239,7 +245,19 @@ static void gst_mind_video_session_free(GstMindVideoSession* session) {
 G_DEFINE_BOXED_TYPE(GstMindVideoSession, gst_mind_video_session, gst_mind_video_session_copy,
                     gst_mind_video_session_free)
 
-struct GstMindVideoSrcPrivate final : public mv::JobObserver {
+/* What the element keeps about one run, from start() to stop(). */
+struct Streaming {
+  std::unique_ptr<mv::Run> run;
+  std::string api_key; /* resolved, for redacting texts we post */
+  std::string model;
+  std::string prompt;                /* as sent, for the title tag */
+  GstClockTime started_at = 0;       /* submission or attach, for "elapsed" */
+  bool tagged = false;               /* tag event sent */
+  std::optional<size_t> typed;       /* the output whose caps are set */
+  std::atomic<bool> progress_open{false};
+};
+
+struct GstMindVideoSrcPrivate final : public mv::RunObserver {
   explicit GstMindVideoSrcPrivate(GstMindVideoSrc* s) : self(s) {}
 
   GstMindVideoSrc* self;
@@ -251,47 +269,25 @@ struct GstMindVideoSrcPrivate final : public mv::JobObserver {
   std::mutex state_lock;
   State state;
 
-  /* Streaming state, from start() to stop(). */
-  mv::Canceller cancel;
-  mv::Spool spool;
-  std::shared_ptr<mv::HttpSession> http;
-  std::unique_ptr<mv::Job> job;
-  std::unique_ptr<mv::Downloader> downloader;
-  std::string api_key; /* resolved, for redacting texts we post */
-  std::string model;
-  std::string prompt;           /* as sent, for the title tag */
-  GstClockTime started_at = 0;  /* submission or attach, for "elapsed" */
-  bool tagged = false;          /* tag event sent */
-  /* The key made when the user set none, and the request it was made for:
-   * a restart of the same request reuses it, so the server hands back the
-   * task it already charged for instead of a second one. start() only. */
-  std::string auto_key;
-  std::string auto_key_request;
-  bool downloading = false;
-  bool typed = false;        /* caps set for the current output */
-  bool all_outputs = false;  /* output-index -1 */
-  size_t current = 0;        /* which of job->output_urls() is streaming */
-  uint64_t base = 0;         /* stream offset where the current output starts */
-  bool discont = false;      /* mark the next buffer: a new output starts */
-  std::atomic<bool> progress_open{false};
+  /* Outlives runs: which key a restart of the same request reuses. */
+  mv::KeyMemory keys;
+  std::unique_ptr<Streaming> streaming;
 
-  /* mv::JobObserver, called on the streaming thread. */
+  /* mv::RunObserver, called on the streaming thread. */
   void on_start(const std::string& task_id) override;
   void on_task(const mv::TaskInfo& task, bool changed) override;
   void on_warning(const std::string& message) override;
+  void on_ready(const mv::TaskInfo& task) override;
+  void on_output(size_t index, const std::string& url) override;
 
   void post_progress(GstProgressType type, const std::string& text);
-  void use_session(guint request_timeout);
+  std::shared_ptr<mv::HttpSession> use_session(guint request_timeout);
   void send_tags();
   void post_task_message(const mv::TaskInfo& task);
   void post_error(const mv::Error& error);
-  GstFlowReturn ensure_download();
-  GstFlowReturn start_output(size_t index);
-  GstFlowReturn prepare(guint64 offset, guint length, uint64_t* available);
-  void finish_buffer(GstBuffer* buf, guint64 offset);
   GstFlowReturn wait_bytes(guint64 offset, guint64 want, uint64_t* available);
   GstFlowReturn set_type();
-  mv::Error task_error(mv::Error::Kind kind, const std::string& message) const;
+  void finish_buffer(GstBuffer* buf, guint64 offset);
   void notify(std::initializer_list<int> props);
 };
 
@@ -311,8 +307,6 @@ static gboolean gst_mind_video_src_unlock(GstBaseSrc* bsrc);
 static gboolean gst_mind_video_src_unlock_stop(GstBaseSrc* bsrc);
 static gboolean gst_mind_video_src_get_size(GstBaseSrc* bsrc, guint64* size);
 static gboolean gst_mind_video_src_is_seekable(GstBaseSrc* bsrc);
-static GstFlowReturn gst_mind_video_src_fill(GstBaseSrc* bsrc, guint64 offset, guint length,
-                                             GstBuffer* buf);
 static gboolean gst_mind_video_src_decide_allocation(GstBaseSrc* bsrc, GstQuery* query);
 static GstFlowReturn gst_mind_video_src_create(GstBaseSrc* bsrc, guint64 offset, guint length, GstBuffer** buf);
 
@@ -547,7 +541,6 @@ static void gst_mind_video_src_class_init(GstMindVideoSrcClass* klass) {
   basesrc_class->get_size = GST_DEBUG_FUNCPTR(gst_mind_video_src_get_size);
   basesrc_class->is_seekable = GST_DEBUG_FUNCPTR(gst_mind_video_src_is_seekable);
   basesrc_class->create = GST_DEBUG_FUNCPTR(gst_mind_video_src_create);
-  basesrc_class->fill = GST_DEBUG_FUNCPTR(gst_mind_video_src_fill);
   basesrc_class->decide_allocation = GST_DEBUG_FUNCPTR(gst_mind_video_src_decide_allocation);
 
   GST_DEBUG_CATEGORY_INIT(gst_mind_video_src_debug, "mindvideosrc", 0, "MindVideo AI generation source");
@@ -656,10 +649,10 @@ void GstMindVideoSrcPrivate::notify(std::initializer_list<int> props) {
 }
 
 void GstMindVideoSrcPrivate::post_progress(GstProgressType type, const std::string& text) {
-  progress_open = type == GST_PROGRESS_TYPE_START || type == GST_PROGRESS_TYPE_CONTINUE;
+  streaming->progress_open = type == GST_PROGRESS_TYPE_START || type == GST_PROGRESS_TYPE_CONTINUE;
   gst_element_post_message(GST_ELEMENT(self),
                            gst_message_new_progress(GST_OBJECT(self), type, "task",
-                                                    mv::redact(text, api_key).c_str()));
+                                                    mv::redact(text, streaming->api_key).c_str()));
 }
 
 void GstMindVideoSrcPrivate::post_task_message(const mv::TaskInfo& task) {
@@ -671,9 +664,9 @@ void GstMindVideoSrcPrivate::post_task_message(const mv::TaskInfo& task) {
   GstStructure* s = gst_structure_new(
       "mindvideo-task", "task-id", G_TYPE_STRING, st.task_id.c_str(), "request-id", G_TYPE_STRING,
       st.request_id.c_str(), "idempotency-key", G_TYPE_STRING, st.idempotency_key.c_str(), "model",
-      G_TYPE_STRING, model.c_str(), "status", G_TYPE_STRING, st.status.c_str(), "cost-estimate",
+      G_TYPE_STRING, streaming->model.c_str(), "status", G_TYPE_STRING, st.status.c_str(), "cost-estimate",
       G_TYPE_DOUBLE, st.cost_estimate, "cost-actual", G_TYPE_DOUBLE, st.cost_actual, "elapsed", G_TYPE_UINT64,
-      (guint64)GST_CLOCK_DIFF(started_at, gst_util_get_timestamp()), nullptr);
+      (guint64)GST_CLOCK_DIFF(streaming->started_at, gst_util_get_timestamp()), nullptr);
   /* Every output the task lists, in order (empty until it succeeded). */
   GValue uris = G_VALUE_INIT;
   gst_value_array_init(&uris, task.outputs.size());
@@ -688,7 +681,7 @@ void GstMindVideoSrcPrivate::post_task_message(const mv::TaskInfo& task) {
 }
 
 void GstMindVideoSrcPrivate::on_start(const std::string& task_id) {
-  started_at = gst_util_get_timestamp();
+  streaming->started_at = gst_util_get_timestamp();
   if (!task_id.empty()) {
     GST_INFO_OBJECT(self, "attaching to task %s", task_id.c_str());
     post_progress(GST_PROGRESS_TYPE_START, "Attaching to task " + task_id);
@@ -700,7 +693,8 @@ void GstMindVideoSrcPrivate::on_start(const std::string& task_id) {
     key = state.idempotency_key;
   }
   GST_INFO_OBJECT(self, "submitting with idempotency key %s", key.c_str());
-  post_progress(GST_PROGRESS_TYPE_START, "Submitting a task to model " + model + " (idempotency-key " + key + ")");
+  post_progress(GST_PROGRESS_TYPE_START,
+                "Submitting a task to model " + streaming->model + " (idempotency-key " + key + ")");
   notify({PROP_IDEMPOTENCY_KEY});
 }
 
@@ -739,8 +733,22 @@ void GstMindVideoSrcPrivate::on_task(const mv::TaskInfo& task, bool changed) {
 }
 
 void GstMindVideoSrcPrivate::on_warning(const std::string& message) {
-  std::string text = mv::redact(message, api_key);
+  std::string text = mv::redact(message, streaming->api_key);
   GST_ELEMENT_WARNING(self, RESOURCE, READ, ("%s", text.c_str()), (nullptr));
+}
+
+void GstMindVideoSrcPrivate::on_ready(const mv::TaskInfo& task) {
+  post_progress(GST_PROGRESS_TYPE_COMPLETE, "Task " + task.task_id + " succeeded; downloading its output");
+}
+
+void GstMindVideoSrcPrivate::on_output(size_t index, const std::string& url) {
+  {
+    std::lock_guard<std::mutex> guard(state_lock);
+    state.output_uri = url;
+  }
+  notify({PROP_OUTPUT_URI});
+  GST_INFO_OBJECT(self, "streaming output %zu", index);
+  streaming->typed.reset();
 }
 
 void GstMindVideoSrcPrivate::post_error(const mv::Error& error) {
@@ -760,6 +768,7 @@ void GstMindVideoSrcPrivate::post_error(const mv::Error& error) {
     std::lock_guard<std::mutex> guard(state_lock);
     key = state.idempotency_key;
   }
+  const std::string& api_key = streaming->api_key;
   std::string text = mv::redact(error.message, api_key);
   std::string task_id = mv::redact(error.task_id, api_key);
   std::string status = mv::redact(error.status, api_key);
@@ -769,7 +778,7 @@ void GstMindVideoSrcPrivate::post_error(const mv::Error& error) {
       "details", "task-id", G_TYPE_STRING, task_id.c_str(), "status", G_TYPE_STRING, status.c_str(),
       "http-status-code", G_TYPE_UINT, error.http_status, "idempotency-key", G_TYPE_STRING, key.c_str(), nullptr);
   GST_WARNING_OBJECT(self, "error: %s (%s)", text.c_str(), debug);
-  if (progress_open)
+  if (streaming->progress_open)
     post_progress(GST_PROGRESS_TYPE_ERROR, text);
   gst_element_message_full_with_details(GST_ELEMENT(self), GST_MESSAGE_ERROR, GST_RESOURCE_ERROR, code,
                                         g_strdup(text.c_str()), debug, __FILE__, GST_FUNCTION, __LINE__,
@@ -795,11 +804,9 @@ static void gst_mind_video_src_set_context(GstElement* element, GstContext* cont
  * (a session-wide setting in libsoup) it is shared: the one a neighbour or
  * the application offers through a GstContext, else the process-wide one,
  * then offered in turn, as souphttpsrc does. No network I/O. */
-void GstMindVideoSrcPrivate::use_session(guint request_timeout) {
-  if (request_timeout != DEFAULT_REQUEST_TIMEOUT) {
-    http = std::make_shared<mv::HttpSession>(request_timeout);
-    return;
-  }
+std::shared_ptr<mv::HttpSession> GstMindVideoSrcPrivate::use_session(guint request_timeout) {
+  if (request_timeout != DEFAULT_REQUEST_TIMEOUT)
+    return std::make_shared<mv::HttpSession>(request_timeout);
   GstQuery* query = gst_query_new_context(MINDVIDEO_SESSION_CONTEXT);
   if (gst_pad_peer_query(GST_BASE_SRC_PAD(self), query)) {
     GstContext* context = nullptr;
@@ -811,12 +818,13 @@ void GstMindVideoSrcPrivate::use_session(guint request_timeout) {
                              gst_message_new_need_context(GST_OBJECT(self), MINDVIDEO_SESSION_CONTEXT));
   }
   gst_query_unref(query);
+  std::shared_ptr<mv::HttpSession> http;
   {
     std::lock_guard<std::mutex> guard(settings_lock);
     http = context_http;
   }
   if (!http)
-    http = mv::HttpSession::shared(DEFAULT_REQUEST_TIMEOUT);
+    http = mv::HttpSession::process_default();
   GstContext* context = gst_context_new(MINDVIDEO_SESSION_CONTEXT, TRUE);
   GstMindVideoSession session{http};
   /* "id" tells sessions apart, for applications and tests. */
@@ -824,22 +832,24 @@ void GstMindVideoSrcPrivate::use_session(guint request_timeout) {
                     &session, "id", G_TYPE_UINT64, (guint64)(uintptr_t)http.get(), nullptr);
   gst_element_set_context(GST_ELEMENT(self), context);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_have_context(GST_OBJECT(self), context));
+  return http;
 }
 
 /* Where the media came from, for muxers and applications: once, before the
  * first buffer. */
 void GstMindVideoSrcPrivate::send_tags() {
+  const Streaming& st = *streaming;
   GstTagList* tags = gst_tag_list_new_empty();
-  if (!prompt.empty())
-    gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_TITLE, prompt.c_str(), nullptr);
-  std::string comment = "Generated by MindVideo model " + (model.empty() ? std::string("(unknown)") : model) +
-                        ", task " + job->task().task_id;
+  if (!st.prompt.empty())
+    gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_TITLE, st.prompt.c_str(), nullptr);
+  std::string comment = "Generated by MindVideo model " + (st.model.empty() ? std::string("(unknown)") : st.model) +
+                        ", task " + st.run->task().task_id;
   gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_COMMENT, comment.c_str(), nullptr);
   /* basesrc queues it and pushes it after the segment, before the buffer.
    * The class method, not gst_element_send_event(): that takes the state
    * lock, which a state change may hold while it waits for this thread. */
   GST_ELEMENT_CLASS(parent_class)->send_event(GST_ELEMENT(self), gst_event_new_tag(tags));
-  tagged = true;
+  streaming->tagged = true;
 }
 
 static gboolean gst_mind_video_src_start(GstBaseSrc* bsrc) {
@@ -851,57 +861,46 @@ static gboolean gst_mind_video_src_start(GstBaseSrc* bsrc) {
     std::lock_guard<std::mutex> guard(priv->settings_lock);
     s = priv->settings;
   }
-  mv::JobSettings js;
+  mv::RunSettings rs;
+  mv::JobSettings& js = rs.job;
+  g_autofree gchar* name = gst_object_get_name(GST_OBJECT(self));
+  js.log_id = name ? name : "";
   js.api_url = s.api_url.empty() ? env_or("MINDVIDEO_API_URL", DEFAULT_API_URL) : s.api_url;
   js.api_key = s.api_key.empty() ? env_or("MINDVIDEO_API_KEY", "") : s.api_key;
   js.request = {s.model, s.prompt, s.input};
-  if (!s.task_id.empty()) {
-    js.idempotency_key.clear(); /* attaching: nothing is submitted */
-  } else if (!s.idempotency_key.empty()) {
-    js.idempotency_key = s.idempotency_key;
-  } else {
-    const std::string request = js.api_url + '\n' + s.model + '\n' + s.prompt + '\n' + s.input;
-    if (priv->auto_key.empty() || priv->auto_key_request != request) {
-      priv->auto_key = mv::new_idempotency_key();
-      priv->auto_key_request = request;
-    }
-    js.idempotency_key = priv->auto_key;
-  }
+  js.idempotency_key = s.idempotency_key;
   js.task_id = s.task_id;
   js.output_index = s.output_index;
   js.poll_interval_ms = s.poll_interval;
   js.timeout_s = s.timeout;
   js.retry.max_retries = s.retries;
   js.allow_plain_http = s.allow_plain_http;
-  priv->api_key = js.api_key;
-  priv->model = s.model;
-  priv->prompt = mv::effective_prompt(js.request);
+  rs.max_size = s.max_size;
 
+  priv->streaming = std::make_unique<Streaming>();
+  Streaming& st = *priv->streaming;
+  st.api_key = js.api_key;
+  st.model = s.model;
+  st.prompt = mv::effective_prompt(js.request);
   {
     std::lock_guard<std::mutex> guard(priv->state_lock);
     priv->state = State();
-    priv->state.idempotency_key = js.idempotency_key;
   }
 
   /* No network I/O here: basesrc may start and stop just to answer a
    * scheduling query, and a submission costs money. */
-  std::string body;
   mv::Error error;
-  if (!mv::Job::check_settings(js, &body, &error)) {
+  st.run = mv::Run::create(
+      rs, priv->keys, [priv, &s] { return priv->use_session(s.request_timeout); }, *priv, &error);
+  if (!st.run) {
     priv->post_error(error);
+    priv->streaming.reset();
     return FALSE;
   }
-  priv->use_session(s.request_timeout);
-  priv->job = std::make_unique<mv::Job>(js, std::move(body), *priv->http, priv->cancel, *priv);
-  priv->downloader = std::make_unique<mv::Downloader>(*priv->http, priv->spool, js.retry, s.max_size);
-  priv->downloading = false;
-  priv->typed = false;
-  priv->all_outputs = s.output_index < 0;
-  priv->current = 0;
-  priv->base = 0;
-  priv->discont = false;
-  priv->progress_open = false;
-  priv->tagged = false;
+  {
+    std::lock_guard<std::mutex> guard(priv->state_lock);
+    priv->state.idempotency_key = st.run->idempotency_key();
+  }
   GST_DEBUG_OBJECT(self, "started: model %s, api %s", s.model.c_str(), js.api_url.c_str());
   return TRUE;
 }
@@ -909,19 +908,18 @@ static gboolean gst_mind_video_src_start(GstBaseSrc* bsrc) {
 static gboolean gst_mind_video_src_stop(GstBaseSrc* bsrc) {
   GstMindVideoSrc* self = GST_MIND_VIDEO_SRC(bsrc);
   GstMindVideoSrcPrivate* priv = self->priv;
-  /* The download thread goes first: it uses the spool, the session and
-   * possibly the job. */
-  priv->downloader.reset();
-  priv->spool.close();
-  if (priv->progress_open && priv->job) {
+  if (!priv->streaming)
+    return TRUE;
+  const mv::Run& run = *priv->streaming->run;
+  if (priv->streaming->progress_open) {
     priv->post_progress(GST_PROGRESS_TYPE_CANCELED,
-                        priv->job->task().task_id.empty()
+                        run.task().task_id.empty()
                             ? "Stopped before the task was submitted"
-                            : "Stopped while task " + priv->job->task().task_id + " was running; run again with " +
-                                  priv->job->resume_hint() + " to pick it up");
+                            : "Stopped while task " + run.task().task_id + " was running; run again with " +
+                                  run.resume_hint() + " to pick it up");
   }
-  priv->job.reset();
-  priv->http.reset();
+  /* Joins the run's threads before anything of it is freed. */
+  priv->streaming.reset();
   GST_DEBUG_OBJECT(self, "stopped");
   return TRUE;
 }
@@ -929,16 +927,16 @@ static gboolean gst_mind_video_src_stop(GstBaseSrc* bsrc) {
 static gboolean gst_mind_video_src_unlock(GstBaseSrc* bsrc) {
   GstMindVideoSrcPrivate* priv = GST_MIND_VIDEO_SRC(bsrc)->priv;
   GST_DEBUG_OBJECT(bsrc, "unlock");
-  priv->cancel.cancel();
-  priv->spool.interrupt();
+  if (priv->streaming)
+    priv->streaming->run->interrupt();
   return TRUE;
 }
 
 static gboolean gst_mind_video_src_unlock_stop(GstBaseSrc* bsrc) {
   GstMindVideoSrcPrivate* priv = GST_MIND_VIDEO_SRC(bsrc)->priv;
   GST_DEBUG_OBJECT(bsrc, "unlock_stop");
-  priv->cancel.reset();
-  priv->spool.clear_interrupt();
+  if (priv->streaming)
+    priv->streaming->run->resume();
   return TRUE;
 }
 
@@ -952,8 +950,8 @@ static gboolean gst_mind_video_src_decide_allocation(GstBaseSrc* bsrc, GstQuery*
 
 static gboolean gst_mind_video_src_get_size(GstBaseSrc* bsrc, guint64* size) {
   GstMindVideoSrcPrivate* priv = GST_MIND_VIDEO_SRC(bsrc)->priv;
-  int64_t total = priv->spool.total();
-  if (priv->all_outputs || total < 0)
+  int64_t total = priv->streaming ? priv->streaming->run->size() : -1;
+  if (total < 0)
     return FALSE;
   *size = (guint64)total;
   return TRUE;
@@ -964,102 +962,49 @@ static gboolean gst_mind_video_src_is_seekable(GstBaseSrc* bsrc) {
    * byte. Before that (in start()) this answers FALSE, which keeps basesrc
    * in push mode, so nothing pulls before the task exists. */
   GstMindVideoSrcPrivate* priv = GST_MIND_VIDEO_SRC(bsrc)->priv;
-  return !priv->all_outputs && priv->spool.total() >= 0;
+  return priv->streaming && priv->streaming->run->seekable();
 }
 
-/* Runs the task to a downloadable output and starts the download. */
-GstFlowReturn GstMindVideoSrcPrivate::ensure_download() {
-  if (downloading)
-    return GST_FLOW_OK;
-  mv::Error error;
-  switch (job->run(&error)) {
-    case mv::Job::Result::Cancelled:
-      return GST_FLOW_FLUSHING;
-    case mv::Job::Result::Failed:
-      post_error(error);
-      return GST_FLOW_ERROR;
-    case mv::Job::Result::Ready:
-      break;
-  }
-  post_progress(GST_PROGRESS_TYPE_COMPLETE, "Task " + job->task().task_id + " succeeded; downloading its output");
-  downloading = true;
-  return start_output(0);
-}
-
-/* Starts downloading job->output_urls()[index] into a fresh spool. */
-GstFlowReturn GstMindVideoSrcPrivate::start_output(size_t index) {
-  downloader->stop();
-  spool.close();
-  const std::string url = job->output_urls()[index];
-  {
-    std::lock_guard<std::mutex> guard(state_lock);
-    state.output_uri = url;
-  }
-  notify({PROP_OUTPUT_URI});
-  GST_INFO_OBJECT(self, "downloading output %zu: %s", index, url.c_str());
-  std::string why;
-  if (!spool.open(&why)) {
-    post_error(task_error(mv::Error::Kind::Write, why));
-    return GST_FLOW_ERROR;
-  }
-  mv::Job* j = job.get();
-  /* Runs on the download thread, which stop() joins before the job goes. */
-  downloader->start(url, [j, index](GCancellable* c, std::string* fresh, mv::Error* e) {
-    return j->refresh_output_url(index, c, fresh, e);
-  });
-  current = index;
-  typed = false;
-  return GST_FLOW_OK;
-}
-
-/* An error about the current task. */
-mv::Error GstMindVideoSrcPrivate::task_error(mv::Error::Kind kind, const std::string& message) const {
-  return mv::Error{kind, message, 0, job->task().task_id, job->task().status_text};
-}
-
-/* Waits until `want` bytes from `offset` are spooled (fewer at the end). */
+/* Waits until `want` bytes from `offset` are downloaded (fewer at the end),
+ * running the task first; posts the error when there is one. */
 GstFlowReturn GstMindVideoSrcPrivate::wait_bytes(guint64 offset, guint64 want, uint64_t* available) {
-  switch (spool.wait(offset, want, available)) {
-    case mv::Spool::State::Interrupted:
-      return GST_FLOW_FLUSHING;
-    case mv::Spool::State::Eos:
+  mv::Error error;
+  switch (streaming->run->wait(offset, want, available, &error)) {
+    case mv::Run::Wait::Ready:
+      return GST_FLOW_OK;
+    case mv::Run::Wait::Eos:
       return GST_FLOW_EOS;
-    case mv::Spool::State::Failed: {
-      mv::Error error = spool.error();
-      error.task_id = job->task().task_id;
-      error.status = job->task().status_text;
-      post_error(error);
-      return GST_FLOW_ERROR;
-    }
-    case mv::Spool::State::Ready:
+    case mv::Run::Wait::Flushing:
+      return GST_FLOW_FLUSHING;
+    case mv::Run::Wait::Error:
       break;
   }
-  return GST_FLOW_OK;
+  post_error(error);
+  return GST_FLOW_ERROR;
 }
 
-/* Typefinds the first bytes and sets caps, so that decodebin or a demuxer
- * can follow, and publishes the size for seeking. */
+/* Typefinds the first bytes of the output streaming now and sets caps, so
+ * that decodebin or a demuxer can follow, and publishes the size for
+ * seeking. */
 GstFlowReturn GstMindVideoSrcPrivate::set_type() {
+  mv::Run& run = *streaming->run;
+  const uint64_t head_at = run.output_offset();
   uint64_t available = 0;
-  GstFlowReturn ret = wait_bytes(0, TYPEFIND_BYTES, &available);
-  if (ret == GST_FLOW_EOS) {
-    post_error(task_error(mv::Error::Kind::Read, "The output of task " + job->task().task_id + " is empty"));
-    return GST_FLOW_ERROR;
-  }
+  GstFlowReturn ret = wait_bytes(head_at, TYPEFIND_BYTES, &available);
   if (ret != GST_FLOW_OK)
     return ret;
-  if (spool.total() < 0 && !all_outputs) {
+  if (run.size() < 0 && !run.all_outputs()) {
     /* No size announced (chunked transfer): demuxers such as qtdemux only
      * seek in a stream of known size, and a moov at the end of an MP4 over
      * 10 MB needs that seek. Start once the whole output is spooled. */
     GST_INFO_OBJECT(self, "the output host announced no size; streaming once the download is complete");
-    if ((ret = wait_bytes(0, G_MAXUINT64, &available)) != GST_FLOW_OK)
+    if ((ret = wait_bytes(head_at, G_MAXUINT64, &available)) != GST_FLOW_OK)
       return ret;
   }
   std::vector<guint8> head(MIN(available, (uint64_t)TYPEFIND_BYTES));
-  int64_t n = spool.read(0, head.data(), head.size());
+  int64_t n = run.read(head_at, head.data(), head.size());
   if (n > 0) {
-    std::string ext = url_extension(job->output_urls()[current]);
+    std::string ext = url_extension(run.output_url());
     GstTypeFindProbability prob = GST_TYPE_FIND_NONE;
     g_autoptr(GstCaps) caps = gst_type_find_helper_for_data_with_extension(
         GST_OBJECT(self), head.data(), (gsize)n, ext.empty() ? nullptr : ext.c_str(), &prob);
@@ -1070,100 +1015,70 @@ GstFlowReturn GstMindVideoSrcPrivate::set_type() {
       GST_INFO_OBJECT(self, "output type not recognised; leaving it to downstream typefinding");
     }
   }
-  int64_t total = spool.total();
-  if (total >= 0 && !all_outputs) {
+  int64_t total = run.size();
+  if (total >= 0) {
     GST_OBJECT_LOCK(self);
     GST_BASE_SRC(self)->segment.duration = total;
     GST_OBJECT_UNLOCK(self);
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_duration_changed(GST_OBJECT(self)));
   }
-  typed = true;
+  streaming->typed = run.output();
   return GST_FLOW_OK;
-}
-
-/* Everything before the bytes: the task, the download, the type, and the
- * wait for `length` bytes at `offset`. */
-GstFlowReturn GstMindVideoSrcPrivate::prepare(guint64 offset, guint length, uint64_t* available) {
-  GstFlowReturn ret = ensure_download();
-  if (ret != GST_FLOW_OK)
-    return ret;
-  if (offset < base) {
-    post_error(task_error(mv::Error::Kind::Settings, "output-index=-1 streams every output once and cannot seek back"));
-    return GST_FLOW_ERROR;
-  }
-  for (;;) {
-    if (!typed && (ret = set_type()) != GST_FLOW_OK)
-      return ret;
-    ret = wait_bytes(offset - base, length, available);
-    if (ret == GST_FLOW_EOS && all_outputs && current + 1 < job->output_urls().size()) {
-      /* The next output follows, as a discontinuity. */
-      base += spool.written();
-      if ((ret = start_output(current + 1)) != GST_FLOW_OK)
-        return ret;
-      discont = true;
-      continue;
-    }
-    if (ret == GST_FLOW_EOS)
-      GST_DEBUG_OBJECT(self, "EOS at offset %" G_GUINT64_FORMAT, offset);
-    return ret;
-  }
 }
 
 /* Marks a buffer about to leave: tags first, offsets, a new output's DISCONT. */
 void GstMindVideoSrcPrivate::finish_buffer(GstBuffer* buf, guint64 offset) {
-  if (!tagged)
+  if (!streaming->tagged)
     send_tags();
-  if (discont) {
+  if (streaming->run->take_discont())
     GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
-    discont = false;
-  }
   GST_BUFFER_OFFSET(buf) = offset;
   GST_BUFFER_OFFSET_END(buf) = offset + gst_buffer_get_size(buf);
 }
 
-/* The fast path: a reader that keeps up with the download gets the very
- * buffers the download was read into, with no copy. Otherwise basesrc
- * allocates from the pool and fill() reads the spool into it. */
+/* The one path for data. A reader that keeps up with the download gets the
+ * very buffers the download was read into, with no copy; otherwise the
+ * bytes are read from the spool into a buffer from the pool (or the one
+ * downstream gave, in pull mode). */
 static GstFlowReturn gst_mind_video_src_create(GstBaseSrc* bsrc, guint64 offset, guint length, GstBuffer** buf) {
-  GstMindVideoSrcPrivate* priv = GST_MIND_VIDEO_SRC(bsrc)->priv;
+  GstMindVideoSrc* self = GST_MIND_VIDEO_SRC(bsrc);
+  GstMindVideoSrcPrivate* priv = self->priv;
+  Streaming& st = *priv->streaming;
+
+  uint64_t available = 0;
+  GstFlowReturn ret = priv->wait_bytes(offset, length, &available);
+  if (ret == GST_FLOW_OK && st.typed != st.run->output())
+    ret = priv->set_type();
+  if (ret != GST_FLOW_OK)
+    return ret;
+  const uint64_t want = MIN((uint64_t)length, available);
+
   if (*buf == nullptr) {
-    uint64_t available = 0;
-    GstFlowReturn ret = priv->prepare(offset, length, &available);
-    if (ret != GST_FLOW_OK)
-      return ret;
-    if (GstBuffer* chunk = priv->spool.cached(offset - priv->base, MIN((uint64_t)length, available))) {
-      chunk = gst_buffer_make_writable(chunk); /* shares the memory */
-      priv->finish_buffer(chunk, offset);
-      *buf = chunk;
+    if (mv::BufferRef shared = st.run->share(offset, want)) {
+      GstBuffer* out = gst_buffer_make_writable(shared.release()); /* shares the memory */
+      priv->finish_buffer(out, offset);
+      *buf = out;
       return GST_FLOW_OK;
     }
   }
-  return GST_BASE_SRC_CLASS(parent_class)->create(bsrc, offset, length, buf);
-}
-
-static GstFlowReturn gst_mind_video_src_fill(GstBaseSrc* bsrc, guint64 offset, guint length, GstBuffer* buf) {
-  GstMindVideoSrc* self = GST_MIND_VIDEO_SRC(bsrc);
-  GstMindVideoSrcPrivate* priv = self->priv;
-
-  uint64_t available = 0;
-  GstFlowReturn ret = priv->prepare(offset, length, &available);
-  if (ret != GST_FLOW_OK)
+  GstBuffer* out = *buf;
+  if (!out && (ret = GST_BASE_SRC_GET_CLASS(bsrc)->alloc(bsrc, offset, (guint)want, &out)) != GST_FLOW_OK)
     return ret;
-
   GstMapInfo map;
-  if (!gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
-    priv->post_error(priv->task_error(mv::Error::Kind::Read, "Could not map an output buffer"));
-    return GST_FLOW_ERROR;
+  int64_t n = -1;
+  if (gst_buffer_map(out, &map, GST_MAP_WRITE)) {
+    n = st.run->read(offset, map.data, (size_t)MIN((uint64_t)map.size, want));
+    gst_buffer_unmap(out, &map);
   }
-  size_t want = (size_t)MIN((uint64_t)MIN(length, map.size), available);
-  int64_t n = priv->spool.read(offset - priv->base, map.data, want);
-  gst_buffer_unmap(buf, &map);
   if (n <= 0) {
-    priv->post_error(priv->task_error(mv::Error::Kind::Read, "Could not read back the spooled output"));
+    if (out != *buf)
+      gst_buffer_unref(out);
+    priv->post_error(st.run->task_error(mv::Error::Kind::Read, "Could not read back the spooled output"));
     return GST_FLOW_ERROR;
   }
-  gst_buffer_set_size(buf, n);
-  priv->finish_buffer(buf, offset);
+  gst_buffer_set_size(out, n);
+  priv->finish_buffer(out, offset);
+  *buf = out;
   return GST_FLOW_OK;
 }
 

@@ -12,8 +12,14 @@
 
 namespace mv {
 
-Downloader::Downloader(HttpSession& http, Spool& spool, const RetryPolicy& policy, uint64_t max_size)
-    : http_(http), spool_(spool), policy_(policy), max_size_(max_size), pool_(gst_buffer_pool_new()) {
+Downloader::Downloader(HttpSession& http, Spool& spool, const RetryPolicy& policy, uint64_t max_size,
+                       std::string log_id)
+    : http_(http),
+      log_id_(std::move(log_id)),
+      spool_(spool),
+      policy_(policy),
+      max_size_(max_size),
+      pool_(gst_buffer_pool_new()) {
   GstStructure* config = gst_buffer_pool_get_config(pool_);
   gst_buffer_pool_config_set_params(config, nullptr, kChunk, 2, 0);
   gst_buffer_pool_set_config(pool_, config);
@@ -46,7 +52,23 @@ void Downloader::report(Error::Kind kind, const std::string& message, unsigned h
   e.kind = kind;
   e.message = message;
   e.http_status = http_status;
+  MV_DEBUG_ID(log_id_, "download failed: %s", message.c_str());
   spool_.set_failed(e);
+}
+
+/* The output host gave no usable answer, after every retry. */
+void Downloader::report_refused(const HttpResponse& r, uint64_t offset) {
+  Error::Kind kind = error_kind_for_status(r.status, Origin::Output);
+  const std::string code = std::to_string(r.status);
+  if (r.status == 0)
+    report(offset ? Error::Kind::Read : kind, "Could not download the output: " + r.error);
+  else if (kind == Error::Kind::NotAuthorized)
+    report(kind, "The output host refused the download (HTTP " + code + "): " + parse_error_message(r.body),
+           r.status);
+  else if (kind == Error::Kind::NotFound)
+    report(kind, "The output is gone from its host (HTTP " + code + ")", r.status);
+  else
+    report(kind, "The output host answered HTTP " + code + ": " + parse_error_message(r.body), r.status);
 }
 
 void Downloader::report_too_large(uint64_t size, bool exact) {
@@ -72,10 +94,10 @@ void Downloader::run() {
   bool refreshed = false;
 
   while (!cancel_.is_cancelled()) {
-    const uint64_t offset = spool_.written();
+    const uint64_t offset = spool_.downloaded();
     g_autoptr(GCancellable) cancellable = cancel_.cancellable_ref();
     g_autoptr(GInputStream) in = nullptr;
-    HttpResponse r = http_.open(url, offset, &in, cancellable);
+    HttpResponse r = http_.open(log_id_, url, offset, &in, cancellable);
 
     if (!in) {
       if (r.cancelled || cancel_.is_cancelled())
@@ -83,6 +105,7 @@ void Downloader::run() {
       if ((r.status == 403 || r.status == 404 || r.status == 410) && refresh_ && !refreshed) {
         /* Signed URLs expire: ask the API once for a fresh one. */
         refreshed = true;
+        MV_INFO_ID(log_id_, "the output URL was refused (HTTP %u); reading the task again for a fresh one", r.status);
         Error e;
         if (!refresh_(cancellable, &url, &e)) {
           if (cancel_.is_cancelled())
@@ -96,19 +119,7 @@ void Downloader::run() {
         continue;
       if (cancel_.is_cancelled())
         return;
-      const std::string code = std::to_string(r.status);
-      if (r.status == 0)
-        report(offset ? Error::Kind::Read : Error::Kind::OpenRead,
-             "Could not download the output: " + r.error);
-      else if (r.status == 401 || r.status == 403)
-        report(Error::Kind::NotAuthorized,
-             "The output host refused the download (HTTP " + code + "): " + parse_error_message(r.body),
-             r.status);
-      else if (r.status == 404 || r.status == 410)
-        report(Error::Kind::NotFound, "The output is gone from its host (HTTP " + code + ")", r.status);
-      else
-        report(Error::Kind::Read, "The output host answered HTTP " + code + ": " + parse_error_message(r.body),
-             r.status);
+      report_refused(r, offset);
       return;
     }
 
@@ -150,9 +161,9 @@ void Downloader::run() {
         return;
       }
       spool_.set_total(total);
-      std::string why;
+      Error why;
       if (!spool_.reserve((uint64_t)total, &why)) {
-        report(Error::Kind::Write, why);
+        spool_.set_failed(why);
         return;
       }
     }
@@ -162,13 +173,17 @@ void Downloader::run() {
     for (bool more = true; more;) {
       /* A whole chunk before it is appended: the file is written in large
        * pieces, and a reader that keeps up gets this very buffer. */
-      g_autoptr(GstBuffer) chunk = nullptr;
-      if (gst_buffer_pool_acquire_buffer(pool_, &chunk, nullptr) != GST_FLOW_OK) {
+      GstBuffer* acquired = nullptr;
+      if (gst_buffer_pool_acquire_buffer(pool_, &acquired, nullptr) != GST_FLOW_OK) {
         report(Error::Kind::Write, "cannot allocate a download buffer");
         return;
       }
+      BufferRef chunk = BufferRef::adopt(acquired);
       GstMapInfo map;
-      gst_buffer_map(chunk, &map, GST_MAP_WRITE);
+      if (!gst_buffer_map(chunk.get(), &map, GST_MAP_WRITE)) {
+        report(Error::Kind::Write, "cannot map a download buffer");
+        return;
+      }
       gsize filled = 0;
       while (filled < map.size) {
         gssize n = g_input_stream_read(in, map.data + filled, map.size - filled, cancellable, &err);
@@ -178,16 +193,16 @@ void Downloader::run() {
         }
         filled += (gsize)n;
       }
-      gst_buffer_unmap(chunk, &map);
-      gst_buffer_set_size(chunk, filled);
-      if (filled && max_size_ && spool_.written() + filled > max_size_) {
+      gst_buffer_unmap(chunk.get(), &map);
+      gst_buffer_set_size(chunk.get(), filled);
+      if (filled && max_size_ && spool_.downloaded() + filled > max_size_) {
         /* No size was announced, or the host sends more than it did. */
         report_too_large(max_size_, false);
         return;
       }
-      std::string werr;
-      if (filled && !spool_.append(chunk, &werr)) {
-        report(Error::Kind::Write, werr);
+      Error werr;
+      if (filled && !spool_.append(std::move(chunk), &werr)) {
+        spool_.set_failed(werr);
         return;
       }
       progressed |= filled > 0;
@@ -198,14 +213,14 @@ void Downloader::run() {
     /* Judge completeness by the size announced by any response so far: a
      * 206 may give "*" for the total. */
     total = spool_.total();
-    const uint64_t written = spool_.written();
+    const uint64_t written = spool_.downloaded();
     if (!err && (total < 0 || written == (uint64_t)total)) {
       if (total < 0)
-        MV_INFO("output ended after %" G_GUINT64_FORMAT " bytes; the host announced no size to check it against",
+        MV_INFO_ID(log_id_, "output ended after %" G_GUINT64_FORMAT " bytes; the host announced no size to check it against",
                 written);
       spool_.finish();
       const double seconds = (double)(g_get_monotonic_time() - started) / G_USEC_PER_SEC;
-      MV_INFO("downloaded %" G_GUINT64_FORMAT " bytes in %.3f s (%.1f MiB/s)", written, seconds,
+      MV_INFO_ID(log_id_, "downloaded %" G_GUINT64_FORMAT " bytes in %.3f s (%.1f MiB/s)", written, seconds,
               seconds > 0 ? written / seconds / 1048576 : 0.0);
       return;
     }
@@ -217,6 +232,8 @@ void Downloader::run() {
     /* Cut short: resume from what we have. Progress earns fresh retries. */
     if (progressed)
       retries = 0;
+    MV_DEBUG_ID(log_id_, "download cut at byte %" G_GUINT64_FORMAT ": %s; resuming", written,
+                err ? err->message : "the connection closed early");
     if (retry_wait(&retries, Failure{}))
       continue;
     if (cancel_.is_cancelled())

@@ -27,8 +27,9 @@ class Downloader {
    * was refused (403/404/410), as signed URLs expire. */
   using RefreshFn = std::function<bool(GCancellable* cancellable, std::string* url, Error* error)>;
 
-  /* `max_size`: the largest output accepted, in bytes; 0 for no limit. */
-  Downloader(HttpSession& http, Spool& spool, const RetryPolicy& policy, uint64_t max_size);
+  /* `max_size`: the largest output accepted, in bytes; 0 for no limit.
+   * `log_id`: the element's name, carried by every log line. */
+  Downloader(HttpSession& http, Spool& spool, const RetryPolicy& policy, uint64_t max_size, std::string log_id);
   /* The size of the chunks the download is read and spooled in. */
   static constexpr size_t kChunk = 256 * 1024;
   ~Downloader();
@@ -41,9 +42,11 @@ class Downloader {
   void run();
   bool retry_wait(int* retries, const Failure& failure);
   void report(Error::Kind kind, const std::string& message, unsigned http_status = 0);
+  void report_refused(const HttpResponse& r, uint64_t offset);
   void report_too_large(uint64_t size, bool exact);
 
   HttpSession& http_;
+  const std::string log_id_;
   Spool& spool_;
   RetryPolicy policy_;
   uint64_t max_size_;

@@ -1,6 +1,9 @@
 /* mindvideosrc
  * Copyright (C) 2026 mindvideosrc developers
  * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The one error convention of the core: every failure the user must hear
+ * about is an mv::Error, and every HTTP status maps to a kind in one place.
  */
 #pragma once
 
@@ -14,7 +17,7 @@ struct Error {
   enum class Kind {
     Settings,      /* bad properties, or input the server rejected (400/409/422) */
     NotAuthorized, /* 401/403 */
-    NotFound,      /* 404 */
+    NotFound,      /* 404/410 */
     Failed,        /* other 4xx, a failed or cancelled task, the deadline */
     OpenRead,      /* no response at all: refused, unreachable, TLS */
     Read,          /* transfer broke off, or 5xx after every retry */
@@ -26,5 +29,12 @@ struct Error {
   std::string task_id;
   std::string status; /* the task's status, when one is known */
 };
+
+/* Who answered: the API (which judges the request) or an output host (which
+ * only serves bytes, so a refusal there is a failed read, not bad input). */
+enum class Origin { Api, Output };
+
+/* The kind of error an HTTP status means; 0 is "no response at all". */
+Error::Kind error_kind_for_status(unsigned status, Origin origin);
 
 }  // namespace mv

@@ -11,8 +11,13 @@
 
 namespace mv {
 
-EventWatcher::EventWatcher(HttpSession& http, std::string url, Headers headers, std::function<void()> on_event)
-    : http_(http), url_(std::move(url)), headers_(std::move(headers)), on_event_(std::move(on_event)) {}
+EventWatcher::EventWatcher(HttpSession& http, std::string log_id, std::string url, Headers headers,
+                           std::function<void()> on_event)
+    : http_(http),
+      log_id_(std::move(log_id)),
+      url_(std::move(url)),
+      headers_(std::move(headers)),
+      on_event_(std::move(on_event)) {}
 
 EventWatcher::~EventWatcher() {
   stop();
@@ -68,11 +73,13 @@ void EventWatcher::run() {
     g_autoptr(GCancellable) cancellable = cancel_.cancellable_ref();
     g_autoptr(GInputStream) in = nullptr;
     const gint64 opened = g_get_monotonic_time();
-    HttpResponse r = http_.open_api(url_, headers, &in, cancellable);
+    HttpResponse r = http_.open_api(log_id_, url_, headers, &in, cancellable);
     if (!in || !g_str_has_prefix(r.content_type.c_str(), "text/event-stream")) {
-      MV_DEBUG("no event stream at %s (%u %s); polling alone", url_.c_str(), r.status, r.content_type.c_str());
+      MV_DEBUG_ID(log_id_, "no event stream at %s (%u %s); polling alone", url_.c_str(), r.status,
+                  r.content_type.c_str());
       return;
     }
+    MV_DEBUG_ID(log_id_, "listening to the task's event stream at %s", url_.c_str());
     int events = listen(in, cancellable);
     live_ = false;
     /* A stream that ended soon or said nothing is not worth reopening. */

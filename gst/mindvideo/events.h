@@ -23,7 +23,8 @@ namespace mv {
 class EventWatcher {
  public:
   /* `on_event` runs on the watcher's thread for each event received. */
-  EventWatcher(HttpSession& http, std::string url, Headers headers, std::function<void()> on_event);
+  EventWatcher(HttpSession& http, std::string log_id, std::string url, Headers headers,
+               std::function<void()> on_event);
   ~EventWatcher();
   EventWatcher(const EventWatcher&) = delete;
   EventWatcher& operator=(const EventWatcher&) = delete;
@@ -41,6 +42,7 @@ class EventWatcher {
   int listen(GInputStream* in, GCancellable* cancellable);
 
   HttpSession& http_;
+  const std::string log_id_;
   const std::string url_;
   const Headers headers_;
   const std::function<void()> on_event_;

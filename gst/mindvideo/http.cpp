@@ -51,10 +51,10 @@ void read_head(SoupMessage* msg, HttpResponse* r) {
 
 }  // namespace
 
-std::shared_ptr<HttpSession> HttpSession::shared(unsigned io_timeout_s) {
+std::shared_ptr<HttpSession> HttpSession::process_default() {
   /* Leaked on purpose: a SoupSession must not be finalized at exit from
    * whatever thread happens to run static destructors. */
-  static auto* session = new std::shared_ptr<HttpSession>(std::make_shared<HttpSession>(io_timeout_s));
+  static auto* session = new std::shared_ptr<HttpSession>(std::make_shared<HttpSession>(kDefaultIoTimeoutS));
   return *session;
 }
 
@@ -73,11 +73,11 @@ HttpSession::~HttpSession() {
   g_object_unref(session_);
 }
 
-HttpResponse HttpSession::send(const char* method, const std::string& url, const Headers& headers,
-                               const std::string* json_body, size_t max_body,
+HttpResponse HttpSession::send(const std::string& log_id, const char* method, const std::string& url,
+                               const Headers& headers, const std::string* json_body, size_t max_body,
                                GCancellable* cancellable) {
   HttpResponse r;
-  SoupMessage* msg = soup_message_new(method, url.c_str());
+  g_autoptr(SoupMessage) msg = soup_message_new(method, url.c_str());
   if (!msg) {
     r.error = "invalid URL: " + url;
     return r;
@@ -87,18 +87,15 @@ HttpResponse HttpSession::send(const char* method, const std::string& url, const
   for (const auto& [name, value] : headers)
     soup_message_headers_replace(req, name.c_str(), value.c_str());
   if (json_body) {
-    GBytes* bytes = g_bytes_new(json_body->data(), json_body->size());
+    g_autoptr(GBytes) bytes = g_bytes_new(json_body->data(), json_body->size());
     soup_message_set_request_body_from_bytes(msg, "application/json", bytes);
-    g_bytes_unref(bytes);
   }
 
-  GError* err = nullptr;
-  GInputStream* in = soup_session_send(session_, msg, cancellable, &err);
+  g_autoptr(GError) err = nullptr;
+  g_autoptr(GInputStream) in = soup_session_send(session_, msg, cancellable, &err);
   if (!in) {
     set_transport_error(&r, err);
-    g_error_free(err);
-    g_object_unref(msg);
-    MV_DEBUG("%s %s failed: %s", method, url.c_str(), r.error.c_str());
+    MV_DEBUG_ID(log_id, "%s %s failed: %s", method, url.c_str(), r.error.c_str());
     return r;
   }
   read_head(msg, &r);
@@ -122,27 +119,25 @@ HttpResponse HttpSession::send(const char* method, const std::string& url, const
     r.body.append(chunk, (size_t)n);
   }
   g_input_stream_close(in, nullptr, nullptr);
-  g_object_unref(in);
-  g_object_unref(msg);
-  MV_DEBUG("%s %s -> %u (%zu bytes)", method, url.c_str(), r.status, r.body.size());
+  MV_DEBUG_ID(log_id, "%s %s -> %u (%zu bytes)", method, url.c_str(), r.status, r.body.size());
   return r;
 }
 
-HttpResponse HttpSession::open_api(const std::string& url, const Headers& headers, GInputStream** stream,
-                                   GCancellable* cancellable) {
-  return open_message(url, 0, &headers, stream, cancellable);
+HttpResponse HttpSession::open_api(const std::string& log_id, const std::string& url, const Headers& headers,
+                                   GInputStream** stream, GCancellable* cancellable) {
+  return open_message(log_id, url, 0, &headers, stream, cancellable);
 }
 
-HttpResponse HttpSession::open(const std::string& url, uint64_t offset, GInputStream** stream,
-                               GCancellable* cancellable) {
-  return open_message(url, offset, nullptr, stream, cancellable);
+HttpResponse HttpSession::open(const std::string& log_id, const std::string& url, uint64_t offset,
+                               GInputStream** stream, GCancellable* cancellable) {
+  return open_message(log_id, url, offset, nullptr, stream, cancellable);
 }
 
-HttpResponse HttpSession::open_message(const std::string& url, uint64_t offset, const Headers* headers,
-                                       GInputStream** stream, GCancellable* cancellable) {
+HttpResponse HttpSession::open_message(const std::string& log_id, const std::string& url, uint64_t offset,
+                                       const Headers* headers, GInputStream** stream, GCancellable* cancellable) {
   HttpResponse r;
   *stream = nullptr;
-  SoupMessage* msg = soup_message_new("GET", url.c_str());
+  g_autoptr(SoupMessage) msg = soup_message_new("GET", url.c_str());
   if (!msg) {
     r.error = "invalid URL: " + url;
     return r;
@@ -156,27 +151,24 @@ HttpResponse HttpSession::open_message(const std::string& url, uint64_t offset, 
       soup_message_headers_replace(soup_message_get_request_headers(msg), name.c_str(), value.c_str());
   }
 
-  GError* err = nullptr;
-  GInputStream* in = soup_session_send(session_, msg, cancellable, &err);
+  g_autoptr(GError) err = nullptr;
+  g_autoptr(GInputStream) in = soup_session_send(session_, msg, cancellable, &err);
   if (!in) {
     set_transport_error(&r, err);
-    g_error_free(err);
   } else {
     read_head(msg, &r);
     if (r.ok()) {
-      *stream = in;
+      *stream = (GInputStream*)g_steal_pointer(&in);
     } else {
       /* Keep a short error body for the message. */
       char buf[4096];
       gssize n = g_input_stream_read(in, buf, sizeof buf, cancellable, nullptr);
       if (n > 0)
         r.body.assign(buf, (size_t)n);
-      g_object_unref(in);
     }
   }
-  MV_DEBUG("GET %s from byte %" G_GUINT64_FORMAT " -> %u %s", url.c_str(), offset, r.status,
-           r.status ? "" : r.error.c_str());
-  g_object_unref(msg);
+  MV_DEBUG_ID(log_id, "GET %s from byte %" G_GUINT64_FORMAT " -> %u %s", url.c_str(), offset, r.status,
+              r.status ? "" : r.error.c_str());
   return r;
 }
 

@@ -39,37 +39,41 @@ struct HttpResponse {
 
 class HttpSession {
  public:
-  /* The session every element with the default request timeout shares in
-   * this process: one pool of connections. It holds no credentials (keys
-   * travel as per-request headers), so elements with different keys and
-   * URLs can share it. Never destroyed. */
-  static std::shared_ptr<HttpSession> shared(unsigned io_timeout_s);
+  /* The process's session for elements with the default I/O timeout: one
+   * pool of connections. It holds no credentials (keys travel as
+   * per-request headers), so elements with different keys and URLs can
+   * share it. Never destroyed. */
+  static constexpr unsigned kDefaultIoTimeoutS = 30;
+  static std::shared_ptr<HttpSession> process_default();
 
   explicit HttpSession(unsigned io_timeout_s);
   ~HttpSession();
   HttpSession(const HttpSession&) = delete;
   HttpSession& operator=(const HttpSession&) = delete;
 
+  /* Every call takes `log_id`, the name of the element it is made for: the
+   * session is shared, and its log lines must say whose request it was. */
+
   /* Sends one request and reads the whole response body, up to `max_body`
    * bytes (a larger body is an error). Redirects are not followed: API calls
    * carry the key, which must not travel to another origin. */
-  HttpResponse send(const char* method, const std::string& url, const Headers& headers,
+  HttpResponse send(const std::string& log_id, const char* method, const std::string& url, const Headers& headers,
                     const std::string* json_body, size_t max_body, GCancellable* cancellable);
 
   /* Starts a GET of `url` with `headers`, without following redirects (an
    * API request), and leaves its body to the caller in `*stream`. */
-  HttpResponse open_api(const std::string& url, const Headers& headers, GInputStream** stream,
-                        GCancellable* cancellable);
+  HttpResponse open_api(const std::string& log_id, const std::string& url, const Headers& headers,
+                        GInputStream** stream, GCancellable* cancellable);
 
   /* Starts a GET of `url` from byte `offset` (a Range request when > 0),
    * following redirects and carrying no credentials. On success `*stream`
    * holds the body for the caller to read and unref. */
-  HttpResponse open(const std::string& url, uint64_t offset, GInputStream** stream,
+  HttpResponse open(const std::string& log_id, const std::string& url, uint64_t offset, GInputStream** stream,
                     GCancellable* cancellable);
 
  private:
-  HttpResponse open_message(const std::string& url, uint64_t offset, const Headers* headers, GInputStream** stream,
-                            GCancellable* cancellable);
+  HttpResponse open_message(const std::string& log_id, const std::string& url, uint64_t offset,
+                            const Headers* headers, GInputStream** stream, GCancellable* cancellable);
 
   SoupSession* session_;
 };

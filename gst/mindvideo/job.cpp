@@ -69,47 +69,40 @@ HttpResponse Job::call(const char* method, const std::string& url, const std::st
   Headers headers{{"Authorization", "Bearer " + settings_.api_key}, {"Accept", "application/json"}};
   if (body)
     headers.emplace_back("Idempotency-Key", settings_.idempotency_key);
-  HttpResponse r = http_.send(method, url, headers, body, kMaxApiBody, cancellable);
+  HttpResponse r = http_.send(settings_.log_id, method, url, headers, body, kMaxApiBody, cancellable);
   if (!r.body.empty())
-    MV_LOG("response body: %s", redact(r.body, settings_.api_key).c_str());
+    MV_LOG_ID(settings_.log_id, "response body: %s", redact(r.body, settings_.api_key).c_str());
   return r;
 }
 
 Error Job::http_error(const HttpResponse& r, bool submitting) const {
   Error e;
+  e.kind = error_kind_for_status(r.status, Origin::Api);
   e.http_status = r.status;
   e.task_id = task_.task_id;
   e.status = task_.status_text;
   const std::string server = r.body.empty() ? std::string() : ": " + parse_error_message(r.body);
   if (r.status == 0) {
-    e.kind = Error::Kind::OpenRead;
     e.message = "Could not reach the MindVideo API at " + settings_.api_url + ": " + r.error;
   } else if (r.status >= 300 && r.status < 400) {
-    e.kind = Error::Kind::Failed;
     e.message = "The MindVideo API answered with a redirect (" + code_text(r.status) + " to '" +
                 r.location + "'); it is not followed, so that the API key only goes to " +
                 settings_.api_url + ". Set api-url to the final address";
   } else if (r.status == 401 || r.status == 403) {
-    e.kind = Error::Kind::NotAuthorized;
     e.message = "The MindVideo API refused the API key (" + code_text(r.status) + ")" + server +
                 ". Check the api-key property or MINDVIDEO_API_KEY";
   } else if (r.status == 409) {
-    e.kind = Error::Kind::Settings;
     e.message = "The Idempotency-Key '" + settings_.idempotency_key +
                 "' was already used with a different request (HTTP 409)" + server +
                 ". Use a new idempotency-key, or the same model, prompt and input as before";
-  } else if (r.status == 404) {
-    e.kind = Error::Kind::NotFound;
-    e.message = submitting ? "The MindVideo API does not know this request (HTTP 404)" + server
-                           : "Task '" + task_.task_id + "' was not found (HTTP 404)" + server;
-  } else if (r.status == 400 || r.status == 422) {
-    e.kind = Error::Kind::Settings;
+  } else if (r.status == 404 || r.status == 410) {
+    e.message = submitting ? "The MindVideo API does not know this request (" + code_text(r.status) + ")" + server
+                           : "Task '" + task_.task_id + "' was not found (" + code_text(r.status) + ")" + server;
+  } else if (e.kind == Error::Kind::Settings) {
     e.message = "The MindVideo API rejected the request (" + code_text(r.status) + ")" + server;
-  } else if (r.status < 500 && r.status != 408 && r.status != 429) {
-    e.kind = Error::Kind::Failed;
+  } else if (e.kind == Error::Kind::Failed) {
     e.message = "The MindVideo API refused the request (" + code_text(r.status) + ")" + server;
   } else {
-    e.kind = Error::Kind::Read;
     e.message = "The MindVideo API failed (" + code_text(r.status) + ")" + server;
   }
   return e;
@@ -210,6 +203,9 @@ Job::Result Job::submit(Error* error) {
       return Result::Failed;
     }
     retries++;
+    MV_DEBUG_ID(settings_.log_id, "submission not answered with a task (%s); retry %d with the same key in %" G_GINT64_FORMAT " ms",
+                r.ok() ? why.c_str() : (r.status ? code_text(r.status).c_str() : r.error.c_str()), retries,
+                d.delay_ms);
     if (!sleep_ms(d.delay_ms))
       return Result::Cancelled;
   }
@@ -219,7 +215,8 @@ Job::Result Job::poll(Error* error) {
   const std::string url = task_url(settings_.api_url, task_.task_id);
   if (!watcher_ && !status_is_terminal(task_.status)) {
     /* Pushed events cut the wait short; polls stay the truth. */
-    watcher_ = std::make_unique<EventWatcher>(http_, task_events_url(settings_.api_url, task_.task_id),
+    watcher_ = std::make_unique<EventWatcher>(http_, settings_.log_id,
+                                              task_events_url(settings_.api_url, task_.task_id),
                                               Headers{{"Authorization", "Bearer " + settings_.api_key}},
                                               [this] { cancel_.nudge(); });
     watcher_->start();
@@ -275,6 +272,8 @@ Job::Result Job::poll_until_terminal(const std::string& url, Error* error) {
     /* A poll that fails for a passing reason never fails the task; only the
      * deadline does. Back off, and tell the user once it looks lasting. */
     poll_failures_++;
+    MV_DEBUG_ID(settings_.log_id, "poll of task %s failed (%s); polling on", task_.task_id.c_str(),
+                r.ok() ? why.c_str() : (r.status ? code_text(r.status).c_str() : r.error.c_str()));
     RetryPolicy forever = settings_.retry;
     forever.max_retries = -1;
     delay_ms = std::max<int64_t>(settings_.poll_interval_ms,

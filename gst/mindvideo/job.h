@@ -25,6 +25,7 @@
 namespace mv {
 
 struct JobSettings {
+  std::string log_id; /* the element's name, carried by every log line */
   std::string api_url;
   std::string api_key;
   RequestSettings request;

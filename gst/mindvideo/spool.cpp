@@ -4,6 +4,7 @@
  */
 #include "spool.h"
 
+#include "log.h"
 #include "thread.h"
 
 #include <glib.h>
@@ -25,22 +26,30 @@ constexpr size_t kRecentChunks = 8;
 constexpr size_t kMaxBatch = 16;
 }  // namespace
 
+Spool::Spool(std::string log_id) : log_id_(std::move(log_id)) {}
+
 Spool::~Spool() {
   close();
 }
 
-bool Spool::open(std::string* error) {
+Error Spool::write_failure(const std::string& why) const {
+  Error e;
+  e.kind = Error::Kind::Write;
+  e.message = why;
+  return e;
+}
+
+bool Spool::open(Error* error) {
   close();
-  gchar* path = nullptr;
-  GError* err = nullptr;
+  g_autofree gchar* path = nullptr;
+  g_autoptr(GError) err = nullptr;
   int fd = g_file_open_tmp("mindvideosrc-XXXXXX", &path, &err);
   if (fd < 0) {
-    *error = std::string("cannot create a spool file: ") + err->message;
-    g_error_free(err);
+    *error = write_failure(std::string("cannot create a spool file: ") + err->message);
     return false;
   }
   g_unlink(path);
-  g_free(path);
+  MV_DEBUG_ID(log_id_, "spool file opened in %s", g_get_tmp_dir());
   {
     std::lock_guard<std::mutex> guard(lock_);
     fd_ = fd;
@@ -64,26 +73,26 @@ void Spool::close() {
     ::close(fd_);
   fd_ = -1;
   drop_memory();
-  written_ = on_disk_ = queued_bytes_ = 0;
+  downloaded_ = on_disk_ = queued_bytes_ = 0;
   total_ = -1;
   complete_ = failed_ = false;
   write_error_.clear();
   error_ = Error();
 }
 
-bool Spool::append(GstBuffer* chunk, std::string* error) {
-  const uint64_t size = gst_buffer_get_size(chunk);
+bool Spool::append(BufferRef chunk, Error* error) {
+  const uint64_t size = chunk.size();
   {
     std::unique_lock<std::mutex> guard(lock_);
     /* Back-pressure: a disk slower than the network must not fill RAM. */
     disk_.wait(guard, [this] { return queued_bytes_ < kMaxQueued || closing_ || !write_error_.empty(); });
     if (!write_error_.empty() || closing_) {
-      *error = write_error_.empty() ? "the spool is closed" : write_error_;
+      *error = write_failure(write_error_.empty() ? "the spool is closed" : write_error_);
       return false;
     }
-    queue_.push_back({written_, gst_buffer_ref(chunk)});
+    queue_.push_back({downloaded_, std::move(chunk)});
     queued_bytes_ += size;
-    written_ += size;
+    downloaded_ += size;
   }
   disk_.notify_all();
   cond_.notify_all();
@@ -96,14 +105,19 @@ bool Spool::append(GstBuffer* chunk, std::string* error) {
 bool Spool::write_chunks(const std::vector<Chunk>& chunks, std::string* error) {
   std::vector<GstMapInfo> maps(chunks.size());
   std::vector<struct iovec> iov(chunks.size());
-  for (size_t i = 0; i < chunks.size(); i++) {
-    gst_buffer_map(chunks[i].buffer, &maps[i], GST_MAP_READ);
-    iov[i] = {maps[i].data, maps[i].size};
+  size_t mapped = 0;
+  bool ok = true;
+  for (; mapped < chunks.size(); mapped++) {
+    if (!gst_buffer_map(chunks[mapped].buffer.get(), &maps[mapped], GST_MAP_READ)) {
+      *error = "cannot map a downloaded chunk to write it to the spool file";
+      ok = false;
+      break;
+    }
+    iov[mapped] = {maps[mapped].data, maps[mapped].size};
   }
   size_t first = 0; /* the first iovec not written in full */
   off_t at = (off_t)chunks.front().offset;
-  bool ok = true;
-  while (first < iov.size()) {
+  while (ok && first < iov.size()) {
     ssize_t n = pwritev(fd_, iov.data() + first, (int)(iov.size() - first), at);
     if (n < 0 && errno == EINTR)
       continue;
@@ -121,8 +135,8 @@ bool Spool::write_chunks(const std::vector<Chunk>& chunks, std::string* error) {
       iov[first].iov_len -= (size_t)n;
     }
   }
-  for (size_t i = 0; i < chunks.size(); i++)
-    gst_buffer_unmap(chunks[i].buffer, &maps[i]);
+  for (size_t i = 0; i < mapped; i++)
+    gst_buffer_unmap(chunks[i].buffer.get(), &maps[i]);
   return ok;
 }
 
@@ -140,19 +154,20 @@ void Spool::write_loop() {
     bool ok = write_chunks(batch, &error);
     guard.lock();
     if (!ok) {
+      MV_WARNING_ID(log_id_, "%s", error.c_str());
       write_error_ = error;
       disk_.notify_all();
       return;
     }
-    for (const Chunk& chunk : batch) {
+    for (size_t i = 0; i < batch.size(); i++) {
+      /* The batch holds references of its own: move the queue's. */
+      Chunk chunk = std::move(queue_.front());
       queue_.pop_front();
-      queued_bytes_ -= gst_buffer_get_size(chunk.buffer);
-      on_disk_ = chunk.offset + gst_buffer_get_size(chunk.buffer);
-      recent_.push_back(chunk);
-      if (recent_.size() > kRecentChunks) {
-        gst_buffer_unref(recent_.front().buffer);
+      queued_bytes_ -= chunk.buffer.size();
+      on_disk_ = chunk.offset + chunk.buffer.size();
+      recent_.push_back(std::move(chunk));
+      if (recent_.size() > kRecentChunks)
         recent_.pop_front();
-      }
     }
     disk_.notify_all();
   }
@@ -161,29 +176,26 @@ void Spool::write_loop() {
 const Spool::Chunk* Spool::find(uint64_t offset) const {
   for (const auto* list : {&recent_, &queue_})
     for (const Chunk& c : *list)
-      if (offset >= c.offset && offset < c.offset + gst_buffer_get_size(c.buffer))
+      if (offset >= c.offset && offset < c.offset + c.buffer.size())
         return &c;
   return nullptr;
 }
 
-GstBuffer* Spool::cached(uint64_t offset, uint64_t len) {
+BufferRef Spool::share(uint64_t offset, uint64_t len) {
   std::lock_guard<std::mutex> guard(lock_);
   const Chunk* c = find(offset);
   if (!c)
-    return nullptr;
-  const uint64_t size = gst_buffer_get_size(c->buffer);
+    return BufferRef();
+  const uint64_t size = c->buffer.size();
   if (offset == c->offset && len >= size)
-    return gst_buffer_ref(c->buffer);
-  return gst_buffer_copy_region(c->buffer, GST_BUFFER_COPY_MEMORY, offset - c->offset,
-                                MIN(len, c->offset + size - offset));
+    return c->buffer;
+  return BufferRef::adopt(gst_buffer_copy_region(c->buffer.get(), GST_BUFFER_COPY_MEMORY, offset - c->offset,
+                                                 MIN(len, c->offset + size - offset)));
 }
 
 void Spool::drop_memory() {
-  for (auto* list : {&recent_, &queue_}) {
-    for (Chunk& c : *list)
-      gst_buffer_unref(c.buffer);
-    list->clear();
-  }
+  recent_.clear();
+  queue_.clear();
 }
 
 void Spool::set_total(int64_t total) {
@@ -194,7 +206,7 @@ void Spool::set_total(int64_t total) {
   cond_.notify_all();
 }
 
-bool Spool::reserve(uint64_t total, std::string* error) {
+bool Spool::reserve(uint64_t total, Error* error) {
   int fd;
   {
     std::lock_guard<std::mutex> guard(lock_);
@@ -209,17 +221,20 @@ bool Spool::reserve(uint64_t total, std::string* error) {
   const int e = errno;
   if (e != ENOSPC && e != EDQUOT && e != EFBIG)
     return true; /* EOPNOTSUPP and the like: writes allocate as they go */
-  *error = std::string("not enough space in ") + g_get_tmp_dir() + " to spool the output (" +
-           std::to_string(total) + " bytes): " + g_strerror(e) + "; set TMPDIR to a larger disk";
+  *error = write_failure(std::string("not enough space in ") + g_get_tmp_dir() + " to spool the output (" +
+                         std::to_string(total) + " bytes): " + g_strerror(e) + "; set TMPDIR to a larger disk");
   return false;
 }
 
 void Spool::finish() {
+  uint64_t size;
   {
     std::lock_guard<std::mutex> guard(lock_);
     complete_ = true;
-    total_ = (int64_t)written_;
+    total_ = (int64_t)downloaded_;
+    size = downloaded_;
   }
+  MV_DEBUG_ID(log_id_, "spool complete: %" G_GUINT64_FORMAT " bytes", size);
   cond_.notify_all();
 }
 
@@ -239,11 +254,11 @@ Spool::State Spool::wait(uint64_t offset, uint64_t want, uint64_t* available) {
       return State::Interrupted;
     /* Bytes already downloaded are served even after a failure: the error is
      * reported when the reader needs a byte that never came. */
-    if (written_ > offset && (written_ - offset >= want || complete_ || failed_)) {
-      *available = written_ - offset;
+    if (downloaded_ > offset && (downloaded_ - offset >= want || complete_ || failed_)) {
+      *available = downloaded_ - offset;
       return State::Ready;
     }
-    if (complete_ || (total_ >= 0 && offset >= (uint64_t)total_ && written_ >= (uint64_t)total_))
+    if (complete_ || (total_ >= 0 && offset >= (uint64_t)total_ && downloaded_ >= (uint64_t)total_))
       return State::Eos;
     if (failed_)
       return State::Failed;
@@ -259,12 +274,12 @@ int64_t Spool::read(uint64_t offset, void* dst, size_t len) {
     uint64_t on_disk;
     {
       std::lock_guard<std::mutex> guard(lock_);
-      if (at >= written_)
+      if (at >= downloaded_)
         break;
       /* In memory: copy from the chunk, whether or not it is on disk yet. */
       if (const Chunk* c = find(at)) {
-        size_t n = (size_t)MIN((uint64_t)(len - done), c->offset + gst_buffer_get_size(c->buffer) - at);
-        gst_buffer_extract(c->buffer, at - c->offset, (char*)dst + done, n);
+        size_t n = (size_t)MIN((uint64_t)(len - done), c->offset + c->buffer.size() - at);
+        gst_buffer_extract(c->buffer.get(), at - c->offset, (char*)dst + done, n);
         done += n;
         continue;
       }
@@ -303,9 +318,9 @@ int64_t Spool::total() const {
   return total_;
 }
 
-uint64_t Spool::written() const {
+uint64_t Spool::downloaded() const {
   std::lock_guard<std::mutex> guard(lock_);
-  return written_;
+  return downloaded_;
 }
 
 Error Spool::error() const {

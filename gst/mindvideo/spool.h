@@ -14,6 +14,7 @@
  */
 #pragma once
 
+#include "buffer.h"
 #include "error.h"
 
 #include <gst/gst.h>
@@ -33,21 +34,22 @@ class Spool {
   /* Bytes downloaded but not yet written, at most. */
   static constexpr uint64_t kMaxQueued = 4 * 1024 * 1024;
 
-  Spool() = default;
+  /* `log_id`: the element's name, carried by every log line. */
+  explicit Spool(std::string log_id = "");
   ~Spool();
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
 
   /* Creates the file in g_get_tmp_dir() and unlinks it at once, so nothing
    * is left behind even if the process dies. */
-  bool open(std::string* error);
+  bool open(Error* error);
   /* Stops the writer, closes the file and forgets everything. */
   void close();
 
-  /* Download side. Appends the bytes of `chunk` (keeping a reference to it);
+  /* Download side. Appends the bytes of `chunk`, which the spool then owns;
    * waits while kMaxQueued bytes are still on their way to the disk. Fails
    * once a write to the file failed. */
-  bool append(GstBuffer* chunk, std::string* error);
+  bool append(BufferRef chunk, Error* error);
   void set_total(int64_t total);
   /* Allocates the file's blocks for `total` bytes up front: ext4 then
    * skips delayed allocation on every page written (a tenth of the spool
@@ -55,7 +57,7 @@ class Spool {
    * here rather than after most of the download. False, with the reason,
    * only when the space is not there; a filesystem that cannot preallocate
    * is fine. */
-  bool reserve(uint64_t total, std::string* error);
+  bool reserve(uint64_t total, Error* error);
   void finish();
   void set_failed(const Error& error);
 
@@ -69,30 +71,32 @@ class Spool {
    * file; returns the count, or -1. */
   int64_t read(uint64_t offset, void* dst, size_t len);
   /* The bytes at `offset` (at most `len`) from a chunk still in memory,
-   * sharing its memory; nullptr when none holds them. */
-  GstBuffer* cached(uint64_t offset, uint64_t len);
+   * sharing its memory; empty when none holds them. */
+  BufferRef share(uint64_t offset, uint64_t len);
   void interrupt();
   void clear_interrupt();
 
   int64_t total() const; /* -1 while unknown */
-  uint64_t written() const; /* bytes downloaded so far */
+  uint64_t downloaded() const; /* bytes appended so far (on disk or not yet) */
   Error error() const;
 
  private:
   struct Chunk {
     uint64_t offset;
-    GstBuffer* buffer;
+    BufferRef buffer;
   };
   void write_loop();
   bool write_chunks(const std::vector<Chunk>& chunks, std::string* error);
+  Error write_failure(const std::string& why) const;
   const Chunk* find(uint64_t offset) const; /* under lock_ */
   void drop_memory();                       /* under lock_ */
 
   mutable std::mutex lock_;
   std::condition_variable cond_; /* readers: more bytes, an end, a failure */
   std::condition_variable disk_; /* the writer and append(): the queue moved */
+  const std::string log_id_;
   int fd_ = -1;
-  uint64_t written_ = 0; /* downloaded */
+  uint64_t downloaded_ = 0;
   uint64_t on_disk_ = 0; /* of which written to the file */
   uint64_t queued_bytes_ = 0;
   int64_t total_ = -1;

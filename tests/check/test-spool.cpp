@@ -18,17 +18,14 @@
 
 /* Appends `text` as one chunk. */
 static bool append(mv::Spool& spool, const char* text) {
-  std::string error;
-  GstBuffer* chunk = gst_buffer_new_memdup(text, strlen(text));
-  bool ok = spool.append(chunk, &error);
-  gst_buffer_unref(chunk);
-  return ok;
+  mv::Error error;
+  return spool.append(mv::BufferRef::adopt(gst_buffer_new_memdup(text, strlen(text))), &error);
 }
 
 GST_START_TEST(test_reader_waits_for_writer) {
   mv::Spool spool;
-  std::string error;
-  fail_unless(spool.open(&error), "%s", error.c_str());
+  mv::Error error;
+  fail_unless(spool.open(&error), "%s", error.message.c_str());
   spool.set_total(6);
   std::thread writer([&spool] {
     g_usleep(20 * 1000);
@@ -57,7 +54,7 @@ GST_END_TEST;
 
 GST_START_TEST(test_interrupt_wakes_and_sticks) {
   mv::Spool spool;
-  std::string error;
+  mv::Error error;
   fail_unless(spool.open(&error));
   std::thread waker([&spool] {
     g_usleep(20 * 1000);
@@ -76,7 +73,7 @@ GST_END_TEST;
 
 GST_START_TEST(test_failure_after_partial_data) {
   mv::Spool spool;
-  std::string error;
+  mv::Error error;
   fail_unless(spool.open(&error));
   spool.set_total(100);
   append(spool, "0123456789");
@@ -94,7 +91,7 @@ GST_START_TEST(test_failure_after_partial_data) {
   fail_unless_equals_string(message.c_str(), "cut");
   spool.close();
   fail_unless_equals_int64(spool.total(), -1);
-  fail_unless_equals_uint64(spool.written(), 0);
+  fail_unless_equals_uint64(spool.downloaded(), 0);
 }
 GST_END_TEST;
 
@@ -103,9 +100,9 @@ GST_END_TEST;
  * preallocate (ext4, xfs, btrfs, tmpfs). */
 GST_START_TEST(test_reserve_space_up_front) {
   mv::Spool spool;
-  std::string error;
-  fail_unless(spool.open(&error), "%s", error.c_str());
-  fail_unless(spool.reserve(1024 * 1024, &error), "%s", error.c_str());
+  mv::Error error;
+  fail_unless(spool.open(&error), "%s", error.message.c_str());
+  fail_unless(spool.reserve(1024 * 1024, &error), "%s", error.message.c_str());
   spool.set_total(1024 * 1024);
   append(spool, "abc");
   uint64_t available = 0;
@@ -115,25 +112,25 @@ GST_START_TEST(test_reserve_space_up_front) {
   fail_unless_equals_int64(spool.read(0, buf, sizeof buf), 3);
   fail_unless(memcmp(buf, "abc", 3) == 0);
   /* A petabyte fits on no test machine: refused at once, naming where. */
-  error.clear();
+  error = mv::Error();
   fail_if(spool.reserve(uint64_t(1) << 50, &error));
-  fail_unless(error.find("not enough space in") != std::string::npos, "%s", error.c_str());
-  fail_unless(error.find(g_get_tmp_dir()) != std::string::npos, "%s", error.c_str());
-  fail_unless(error.find("1125899906842624 bytes") != std::string::npos, "%s", error.c_str());
+  fail_unless(error.message.find("not enough space in") != std::string::npos, "%s", error.message.c_str());
+  fail_unless(error.message.find(g_get_tmp_dir()) != std::string::npos, "%s", error.message.c_str());
+  fail_unless(error.message.find("1125899906842624 bytes") != std::string::npos, "%s", error.message.c_str());
 }
 GST_END_TEST;
 
 GST_START_TEST(test_recent_chunks_are_shared_not_copied) {
   mv::Spool spool;
-  std::string error;
+  mv::Error error;
   fail_unless(spool.open(&error));
   GstBuffer* first = gst_buffer_new_memdup("0123456789", 10);
-  fail_unless(spool.append(first, &error));
+  fail_unless(spool.append(mv::BufferRef::adopt(gst_buffer_ref(first)), &error));
   /* The whole chunk: the very buffer. A part: the same memory. */
-  GstBuffer* whole = spool.cached(0, 100);
+  GstBuffer* whole = spool.share(0, 100).release();
   fail_unless(whole == first);
   gst_buffer_unref(whole);
-  GstBuffer* part = spool.cached(4, 3);
+  GstBuffer* part = spool.share(4, 3).release();
   fail_unless(part != nullptr);
   fail_unless_equals_int(gst_buffer_get_size(part), 3);
   GstMapInfo a, b;
@@ -150,7 +147,7 @@ GST_START_TEST(test_recent_chunks_are_shared_not_copied) {
   /* Once the writer has put them on disk (it runs on its own thread). */
   bool dropped = false;
   for (int i = 0; i < 500 && !dropped; i++) {
-    GstBuffer* old = spool.cached(0, 10);
+    GstBuffer* old = spool.share(0, 10).release();
     dropped = old == nullptr;
     if (old)
       gst_buffer_unref(old);
@@ -162,11 +159,11 @@ GST_START_TEST(test_recent_chunks_are_shared_not_copied) {
   char buf[10];
   fail_unless_equals_int64(spool.read(0, buf, 10), 10);
   fail_unless(memcmp(buf, "0123456789", 10) == 0);
-  GstBuffer* last = spool.cached(80, 10);
+  GstBuffer* last = spool.share(80, 10).release();
   fail_unless(last != nullptr);
   gst_buffer_unref(last);
   /* Past the end: nothing. */
-  fail_unless(spool.cached(90, 10) == nullptr);
+  fail_unless(!spool.share(90, 10));
   gst_buffer_unref(first);
 }
 GST_END_TEST;
