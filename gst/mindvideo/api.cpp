@@ -30,10 +30,8 @@ struct GObjectUnref {
 using ParserPtr = std::unique_ptr<JsonParser, GObjectUnref>;
 
 std::string lower(const std::string& s) {
-  gchar* l = g_ascii_strdown(s.c_str(), -1);
-  std::string out(l);
-  g_free(l);
-  return out;
+  g_autofree gchar* l = g_ascii_strdown(s.c_str(), -1);
+  return l;
 }
 
 /* A member as a string, whether the server sent a string or a number. */
@@ -86,11 +84,10 @@ std::string message_of(JsonNode* node) {
 /* Parses `text` and returns its root object, or nullptr. The parser owns it. */
 JsonObject* parse_object(const std::string& text, ParserPtr* parser, std::string* error) {
   parser->reset(json_parser_new_immutable());
-  GError* err = nullptr;
+  g_autoptr(GError) err = nullptr;
   if (!json_parser_load_from_data(parser->get(), text.data(), (gssize)text.size(), &err)) {
     if (error)
       *error = std::string("response is not JSON: ") + err->message;
-    g_error_free(err);
     return nullptr;
   }
   JsonNode* root = json_parser_get_root(parser->get());
@@ -202,9 +199,8 @@ std::string parse_error_message(const std::string& body) {
   for (char& c : excerpt)
     if (c == '\n' || c == '\r' || c == '\t')
       c = ' ';
-  gchar* valid = g_utf8_make_valid(excerpt.c_str(), (gssize)excerpt.size());
+  g_autofree gchar* valid = g_utf8_make_valid(excerpt.c_str(), (gssize)excerpt.size());
   std::string out = g_strstrip(valid);
-  g_free(valid);
   if (body.size() > 200)
     out += "...";
   return out;
@@ -306,10 +302,8 @@ std::string tasks_url(const std::string& api_url) {
 }
 
 std::string task_url(const std::string& api_url, const std::string& task_id) {
-  gchar* escaped = g_uri_escape_string(task_id.c_str(), nullptr, FALSE);
-  std::string url = tasks_url(api_url) + "/" + escaped;
-  g_free(escaped);
-  return url;
+  g_autofree gchar* escaped = g_uri_escape_string(task_id.c_str(), nullptr, FALSE);
+  return tasks_url(api_url) + "/" + escaped;
 }
 
 std::string task_events_url(const std::string& api_url, const std::string& task_id) {
@@ -317,19 +311,17 @@ std::string task_events_url(const std::string& api_url, const std::string& task_
 }
 
 bool is_http_url(const std::string& url) {
-  GUri* uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, nullptr);
+  g_autoptr(GUri) uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, nullptr);
   if (!uri)
     return false;
   const char* scheme = g_uri_get_scheme(uri);
   const char* host = g_uri_get_host(uri);
-  bool ok = scheme && (g_ascii_strcasecmp(scheme, "http") == 0 || g_ascii_strcasecmp(scheme, "https") == 0) &&
-            host && *host;
-  g_uri_unref(uri);
-  return ok;
+  return scheme && (g_ascii_strcasecmp(scheme, "http") == 0 || g_ascii_strcasecmp(scheme, "https") == 0) &&
+         host && *host;
 }
 
 bool is_safe_for_key(const std::string& url) {
-  GUri* uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, nullptr);
+  g_autoptr(GUri) uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, nullptr);
   if (!uri)
     return false;
   bool safe = false;
@@ -341,20 +333,16 @@ bool is_safe_for_key(const std::string& url) {
     std::string h = lower(host);
     if (h == "localhost" || g_str_has_suffix(h.c_str(), ".localhost")) {
       safe = true;
-    } else if (GInetAddress* address = g_inet_address_new_from_string(h.c_str())) {
+    } else if (g_autoptr(GInetAddress) address = g_inet_address_new_from_string(h.c_str())) {
       safe = g_inet_address_get_is_loopback(address);
-      g_object_unref(address);
     }
   }
-  g_uri_unref(uri);
   return safe;
 }
 
 std::string new_idempotency_key() {
-  gchar* uuid = g_uuid_string_random();
-  std::string key(uuid);
-  g_free(uuid);
-  return key;
+  g_autofree gchar* uuid = g_uuid_string_random();
+  return uuid;
 }
 
 std::string redact(const std::string& text, const std::string& secret) {

@@ -17,10 +17,8 @@ namespace {
 /* The local path `value` names, or "" when it is a URL (http:, data:, ...). */
 std::string local_path(const std::string& value) {
   if (g_str_has_prefix(value.c_str(), "file:")) {
-    gchar* path = g_filename_from_uri(value.c_str(), nullptr, nullptr);
-    std::string out = path ? path : "";
-    g_free(path);
-    return out.empty() ? value : out;
+    g_autofree gchar* path = g_filename_from_uri(value.c_str(), nullptr, nullptr);
+    return (path && *path) ? std::string(path) : value;
   }
   return g_uri_peek_scheme(value.c_str()) ? "" : value;
 }
@@ -37,29 +35,22 @@ std::string data_uri(const std::string& where, const std::string& path, std::str
              std::to_string(kMaxInlineBytes) + " bytes are inlined. Host it and pass its URL instead";
     return "";
   }
-  gchar* contents = nullptr;
+  g_autofree gchar* contents = nullptr;
   gsize length = 0;
-  GError* err = nullptr;
+  g_autoptr(GError) err = nullptr;
   if (!g_file_get_contents(path.c_str(), &contents, &length, &err)) {
     *error = where + ": cannot read " + path + ": " + err->message;
-    g_error_free(err);
     return "";
   }
   /* The type from the bytes, not from the name. */
-  GstCaps* caps = gst_type_find_helper_for_data(nullptr, (const guint8*)contents, length, nullptr);
+  g_autoptr(GstCaps) caps = gst_type_find_helper_for_data(nullptr, (const guint8*)contents, length, nullptr);
   std::string mime = caps ? gst_structure_get_name(gst_caps_get_structure(caps, 0)) : "";
-  if (caps)
-    gst_caps_unref(caps);
   if (!g_str_has_prefix(mime.c_str(), "image/")) {
     *error = where + ": the file " + path + " is not an image (" + (mime.empty() ? "unknown type" : mime) + ")";
-    g_free(contents);
     return "";
   }
-  gchar* b64 = g_base64_encode((const guchar*)contents, length);
-  std::string out = "data:" + mime + ";base64," + b64;
-  g_free(b64);
-  g_free(contents);
-  return out;
+  g_autofree gchar* b64 = g_base64_encode((const guchar*)contents, length);
+  return "data:" + mime + ";base64," + b64;
 }
 
 }  // namespace

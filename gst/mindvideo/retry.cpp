@@ -34,9 +34,8 @@ static bool all_digits(const std::string& s) {
 }
 
 std::optional<int64_t> parse_retry_after(const std::string& value, int64_t now_unix) {
-  gchar* copy = g_strstrip(g_strdup(value.c_str()));
-  std::string v(copy);
-  g_free(copy);
+  g_autofree gchar* copy = g_strdup(value.c_str());
+  const std::string v = g_strstrip(copy);
   if (v.empty())
     return std::nullopt;
   if (all_digits(v)) {
@@ -44,11 +43,10 @@ std::optional<int64_t> parse_retry_after(const std::string& value, int64_t now_u
       return INT64_C(999999999) * 1000;
     return (int64_t)g_ascii_strtoll(v.c_str(), nullptr, 10) * 1000;
   }
-  GDateTime* date = soup_date_time_new_from_http_string(v.c_str());
+  g_autoptr(GDateTime) date = soup_date_time_new_from_http_string(v.c_str());
   if (!date)
     return std::nullopt;
-  int64_t when = g_date_time_to_unix(date);
-  g_date_time_unref(date);
+  const int64_t when = g_date_time_to_unix(date);
   return std::max<int64_t>(0, (when - now_unix) * 1000);
 }
 

@@ -51,10 +51,8 @@ bool typed_value(const std::string& key, const std::string& text, ordered_json* 
 }
 
 std::string escape(const std::string& s) {
-  gchar* e = g_uri_escape_string(s.c_str(), nullptr, TRUE);
-  std::string out(e);
-  g_free(e);
-  return out;
+  g_autofree gchar* e = g_uri_escape_string(s.c_str(), nullptr, TRUE);
+  return e;
 }
 
 /* A scalar as a query value: strings as typed unless they would read as
@@ -70,11 +68,10 @@ std::string scalar_text(const ordered_json& v) {
 }  // namespace
 
 bool parse_uri(const std::string& uri, UriRequest* request, std::string* error) {
-  GError* err = nullptr;
-  GUri* parsed = g_uri_parse(uri.c_str(), G_URI_FLAGS_ENCODED_QUERY, &err);
+  g_autoptr(GError) err = nullptr;
+  g_autoptr(GUri) parsed = g_uri_parse(uri.c_str(), G_URI_FLAGS_ENCODED_QUERY, &err);
   if (!parsed) {
     *error = std::string("not a valid URI: ") + err->message;
-    g_error_free(err);
     return false;
   }
   UriRequest r;
@@ -95,11 +92,12 @@ bool parse_uri(const std::string& uri, UriRequest* request, std::string* error) 
     ok = true;
     GUriParamsIter iter;
     g_uri_params_iter_init(&iter, query ? query : "", -1, "&", G_URI_PARAMS_WWW_FORM);
-    gchar *attr = nullptr, *value = nullptr;
-    while (ok && g_uri_params_iter_next(&iter, &attr, &value, &err)) {
+    for (;;) {
+      g_autofree gchar* attr = nullptr;
+      g_autofree gchar* value = nullptr;
+      if (!ok || !g_uri_params_iter_next(&iter, &attr, &value, &err))
+        break;
       std::string key = attr, text = value ? value : "";
-      g_free(attr);
-      g_free(value);
       const bool list = g_str_has_suffix(key.c_str(), "[]");
       if (list)
         key.resize(key.size() - 2);
@@ -134,7 +132,6 @@ bool parse_uri(const std::string& uri, UriRequest* request, std::string* error) 
       ok = false;
     }
   }
-  g_uri_unref(parsed);
   if (!ok)
     return false;
   if (!input.empty())
