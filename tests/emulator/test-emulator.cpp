@@ -27,10 +27,10 @@ namespace {
 const char kKey[] = "mv_test_key";
 
 /* Short timelines keep the suite fast; statuses are still observable. */
-std::unique_ptr<Emulator> start_emulator(std::vector<std::string> extra = {}) {
+std::unique_ptr<EmulatorProcess> start_emulator(std::vector<std::string> extra = {}) {
   std::vector<std::string> args = {"--queued-ms", "150", "--processing-ms", "400"};
   args.insert(args.end(), extra.begin(), extra.end());
-  auto emu = Emulator::start(args);
+  auto emu = EmulatorProcess::start(args);
   fail_unless(emu != nullptr, "emulator did not start");
   return emu;
 }
@@ -175,7 +175,7 @@ std::string uuid() {
 }
 
 /* Submits and returns the task id, checking 201 + queued. */
-std::string submit(Emulator& emu, const std::string& body, const std::string& idem = "") {
+std::string submit(EmulatorProcess& emu, const std::string& body, const std::string& idem = "") {
   Response r = http("POST", emu.url() + "/api/v1/tasks", body, auth(idem.empty() ? uuid() : idem));
   fail_unless_equals_int(r.status, 201);
   g_autoptr(JsonNode) node = parse(r.body);
@@ -186,7 +186,7 @@ std::string submit(Emulator& emu, const std::string& body, const std::string& id
 }
 
 /* Polls until a terminal status; returns the final task object and the statuses seen. */
-JsonNode* wait_task(Emulator& emu, const std::string& id, std::vector<std::string>* seen = nullptr,
+JsonNode* wait_task(EmulatorProcess& emu, const std::string& id, std::vector<std::string>* seen = nullptr,
                     SoupSession* via = session()) {
   gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
   while (g_get_monotonic_time() < deadline) {
@@ -473,7 +473,7 @@ class SseClient {
   int comments_ = 0;
 };
 
-std::string task_status(Emulator& emu, const std::string& id) {
+std::string task_status(EmulatorProcess& emu, const std::string& id) {
   Response r = http("GET", emu.url() + "/api/v1/tasks/" + id, "", auth());
   fail_unless_equals_int(r.status, 200);
   g_autoptr(JsonNode) node = parse(r.body);
@@ -481,7 +481,7 @@ std::string task_status(Emulator& emu, const std::string& id) {
 }
 
 /* The request log's status for requests to `path` (0 while unanswered). */
-std::vector<int> logged_statuses(Emulator& emu, const std::string& path) {
+std::vector<int> logged_statuses(EmulatorProcess& emu, const std::string& path) {
   std::vector<int> out;
   g_autoptr(JsonNode) log = emu.requests();
   fail_unless(log && JSON_NODE_HOLDS_ARRAY(log));
@@ -963,7 +963,7 @@ GST_START_TEST(test_output_faults) {
 }
 GST_END_TEST;
 
-int stat_of(Emulator& emu, const char* group, const char* name) {
+int stat_of(EmulatorProcess& emu, const char* group, const char* name) {
   g_autoptr(JsonNode) stats = emu.get_json("/_emulator/stats");
   JsonObject* o = obj(stats);
   if (group)
