@@ -13,9 +13,7 @@
 std::unique_ptr<EmulatorProcess> start_emulator(std::vector<std::string> args) {
   /* Quick tasks: the tests are about the element, not the waiting. */
   args.insert(args.begin(), {"--key", API_KEY, "--queued-ms", "100", "--processing-ms", "300"});
-  auto emu = EmulatorProcess::start(args);
-  fail_unless(emu != nullptr, "the emulator did not start");
-  return emu;
+  return start_emulator_process(args);
 }
 
 namespace {
@@ -209,15 +207,6 @@ void LogCapture::on_log(GstDebugCategory* category, GstDebugLevel level, const g
     return;
   std::lock_guard<std::mutex> guard(self->lock_);
   self->messages_.push_back(gst_debug_message_get(message));
-}
-
-std::string read_file(const std::string& path) {
-  gchar* contents = nullptr;
-  gsize length = 0;
-  fail_unless(g_file_get_contents(path.c_str(), &contents, &length, nullptr), "cannot read %s", path.c_str());
-  std::string out(contents, length);
-  g_free(contents);
-  return out;
 }
 
 std::vector<Logged> request_log(EmulatorProcess* emu) {

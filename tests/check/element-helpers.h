@@ -8,7 +8,7 @@
  */
 #pragma once
 
-#include "emulator-harness.h"
+#include "test-helpers.h"
 
 #include <gst/gst.h>
 
@@ -65,7 +65,6 @@ std::string src_string(GstElement* pipeline, const char* prop);
 bool has_status(GstElement* src, const char* status);
 /* Waits (30 s at most) until the element's status is `status`; whether it got there. */
 bool wait_for_status(GstElement* src, const char* status);
-std::string read_file(const std::string& path);
 
 /* Collects what the mindvideosrc debug category logs at `level`, while it
  * lives (it raises the category's threshold to `level`). */

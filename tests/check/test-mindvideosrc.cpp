@@ -20,7 +20,7 @@
 /* Last: its fail() macro clashes with C++ library headers. */
 #include <gst/check/gstcheck.h>
 
-#include "check-helpers.h"
+#include "assertions.h"
 
 
 /* ---- the happy paths ---------------------------------------------------- */
@@ -41,30 +41,6 @@ GST_START_TEST(test_video_decodes_to_eos) {
   gst_object_unref(pipeline);
 }
 GST_END_TEST;
-
-/* Top-level MP4 boxes in file order. */
-static std::vector<std::string> mp4_boxes(const std::string& data) {
-  std::vector<std::string> boxes;
-  size_t pos = 0;
-  while (pos + 8 <= data.size()) {
-    /* Byte by byte: box headers are not aligned. */
-    auto be = [&data](size_t at, int bytes) {
-      guint64 v = 0;
-      for (int i = 0; i < bytes; i++)
-        v = (v << 8) | (guint8)data[at + i];
-      return v;
-    };
-    guint64 size = be(pos, 4);
-    std::string type = data.substr(pos + 4, 4);
-    if (size == 1 && pos + 16 <= data.size())
-      size = be(pos + 8, 8);
-    if (size < 8)
-      break;
-    boxes.push_back(type);
-    pos += size;
-  }
-  return boxes;
-}
 
 GST_START_TEST(test_large_mp4_with_moov_at_end) {
   auto emu = start_emulator();

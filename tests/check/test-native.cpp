@@ -17,7 +17,7 @@
 /* Last: its fail() macro clashes with C++ library headers. */
 #include <gst/check/gstcheck.h>
 
-#include "check-helpers.h"
+#include "assertions.h"
 
 namespace {
 

@@ -7,20 +7,13 @@
  */
 #include <gst/check/gstcheck.h>
 
-#include "emulator-harness.h"
+#include "assertions.h"
+#include "test-helpers.h"
 
 #include <cstring>
 #include <map>
 #include <string>
 #include <vector>
-
-/* fail_unless_equals_string keeps the raw pointers: it must not be given
- * std::string temporaries. This copies both sides first. */
-#define assert_str(a, b)                                                                          \
-  do {                                                                                            \
-    const std::string assert_a_ = (a), assert_b_ = (b);                                           \
-    fail_unless(assert_a_ == assert_b_, "'%s' is not equal to '%s'", assert_a_.c_str(), assert_b_.c_str()); \
-  } while (0)
 
 namespace {
 
@@ -30,9 +23,7 @@ const char kKey[] = "mv_test_key";
 std::unique_ptr<EmulatorProcess> start_emulator(std::vector<std::string> extra = {}) {
   std::vector<std::string> args = {"--queued-ms", "150", "--processing-ms", "400"};
   args.insert(args.end(), extra.begin(), extra.end());
-  auto emu = EmulatorProcess::start(args);
-  fail_unless(emu != nullptr, "emulator did not start");
-  return emu;
+  return start_emulator_process(args);
 }
 
 struct Response {
@@ -214,34 +205,6 @@ std::vector<std::string> output_urls(JsonNode* task, const char* kind) {
   for (guint i = 0; i < json_array_get_length(list); i++)
     urls.push_back(str(json_array_get_object_element(list, i), "url"));
   return urls;
-}
-
-std::string read_file(const std::string& path) {
-  g_autofree gchar* data = nullptr;
-  gsize size = 0;
-  fail_unless(g_file_get_contents(path.c_str(), &data, &size, nullptr), "cannot read %s", path.c_str());
-  return std::string(data, size);
-}
-
-guint32 be32(const std::string& s, size_t at) {
-  return ((guint32)(guint8)s[at] << 24) | ((guint32)(guint8)s[at + 1] << 16) | ((guint32)(guint8)s[at + 2] << 8) |
-         (guint32)(guint8)s[at + 3];
-}
-
-/* Top-level ISO-BMFF box types, in file order. */
-std::vector<std::string> mp4_boxes(const std::string& data) {
-  std::vector<std::string> boxes;
-  size_t pos = 0;
-  while (pos + 8 <= data.size()) {
-    guint64 size = be32(data, pos);
-    boxes.push_back(data.substr(pos + 4, 4));
-    if (size == 1 && pos + 16 <= data.size())
-      size = ((guint64)be32(data, pos + 8) << 32) | be32(data, pos + 12);
-    if (size < 8)
-      break;
-    pos += size;
-  }
-  return boxes;
 }
 
 int index_of(const std::vector<std::string>& v, const char* item) {
