@@ -7,7 +7,9 @@
  * (soup_server_message_steal_connection) and is written as raw HTTP/1.1 by a
  * thread of its own with blocking writes, in 64 KiB chunks: memory stays flat
  * whatever the file size, and truncated, cut or throttled responses are
- * simple to produce.
+ * simple to produce. A throttled body (config download_rate, `slow` rule)
+ * sleeps on its own thread; the main loop, and so the API, the control
+ * endpoints and every other download, carry on.
  */
 #include "emulator.h"
 
@@ -29,6 +31,10 @@ struct Delivery {
   bool head = false;
   guint status = 200;  // 200 or 206
   goffset size = 0, start = 0, length = 0;
+  double rate = 0;                          // bytes/s for this response; 0 = unthrottled
+  std::string accept_ranges = "bytes";      // "" = no Accept-Ranges header
+  std::shared_ptr<LogEntry> entry;          // the request's log line: bytes sent, end time
+  RequestLog* log = nullptr;
   std::optional<FaultRule> fault;
   SoupServerMessage* msg = nullptr;  // until the connection is stolen
   ~Delivery() {
@@ -143,13 +149,19 @@ gpointer deliver(gpointer data) {
   if (d->status == 206)
     head += "Content-Range: bytes " + std::to_string(d->start) + "-" + std::to_string(d->start + d->length - 1) +
             "/" + std::to_string(d->size) + "\r\n";
-  head += "Accept-Ranges: bytes\r\nCache-Control: private, max-age=3600\r\nConnection: close\r\n\r\n";
+  if (!d->accept_ranges.empty())
+    head += "Accept-Ranges: " + d->accept_ranges + "\r\n";
+  head += "Cache-Control: private, max-age=3600\r\nConnection: close\r\n\r\n";
   bool ok = write_all(out, head.data(), head.size());
+  d->log->set_bytes_sent(d->entry, 0);
 
   goffset limit = d->length;
   if (action == Action::Truncate)
     limit = MIN(limit, (goffset)d->fault->get_double("bytes", (double)(d->length / 2)));
-  double rate = action == Action::Slow ? MAX(1.0, d->fault->get_double("bytes_per_sec", 65536)) : 0;
+  /* Throttling: a `slow` (alias `throttle`) rule, else the config's
+   * download_rate. Each connection has its own thread, so a throttled body
+   * holds up nothing else. */
+  double rate = action == Action::Slow ? MAX(1.0, d->fault->get_double("bytes_per_sec", 65536)) : d->rate;
   const gint64 t0 = g_get_monotonic_time();
   std::vector<char> buf(64 * 1024);
   goffset sent = 0;
@@ -161,7 +173,10 @@ gpointer deliver(gpointer data) {
     if (n <= 0)
       break;
     ok = write_all(out, buf.data(), (gsize)n);
-    sent += n;
+    if (ok) {
+      sent += n;
+      d->log->set_bytes_sent(d->entry, sent);
+    }
     if (rate > 0) {
       gint64 due = t0 + (gint64)(sent / rate * G_USEC_PER_SEC);
       gint64 now = g_get_monotonic_time();
@@ -172,6 +187,7 @@ gpointer deliver(gpointer data) {
   close(fd);
   g_output_stream_flush(out, nullptr, nullptr);
   g_io_stream_close(d->stream, nullptr, nullptr);
+  d->log->set_done(d->entry, sent);
   return nullptr;
 }
 
@@ -285,8 +301,18 @@ void Emulator::handle_file(SoupServerMessage* msg, const std::vector<std::string
                                                                   : content_type_for(file->format);
   d->head = method == "HEAD";
   d->size = st.st_size;
-  /* ignore_range: a host that answers every request with the whole file. */
-  const bool ignore_range = fault && fault->action == Action::IgnoreRange;
+  /* ignore_range (fault) or ranges:false (config): a host that answers every
+   * request with the whole file. The fault keeps `Accept-Ranges: bytes`
+   * unless "accept_ranges" says otherwise ("" = no header); the config says
+   * `Accept-Ranges: none`. */
+  const bool ignore_range = (fault && fault->action == Action::IgnoreRange) || !config_.ranges;
+  if (fault && fault->action == Action::IgnoreRange)
+    d->accept_ranges = fault->get_string("accept_ranges", config_.ranges ? "bytes" : "none");
+  else if (!config_.ranges)
+    d->accept_ranges = "none";
+  d->rate = (double)config_.download_rate;
+  d->log = &log_;
+  d->entry = msg_log_entry(msg);
   d->status = parse_range(ignore_range ? "" : msg_header(msg, "Range"), d->size, &d->start, &d->length);
   if (d->status == 416) {
     send_error(msg, 416, "range_not_satisfiable", "Requested range not satisfiable.");

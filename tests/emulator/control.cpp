@@ -20,6 +20,9 @@ ojson config_json(const Config& c) {
   obj["fps"] = c.fps;
   obj["video_bitrate_kbps"] = c.video_bitrate_kbps;
   obj["image_format"] = c.image_format.empty() ? ojson(nullptr) : ojson(c.image_format);
+  obj["faststart"] = c.faststart;
+  obj["download_rate"] = c.download_rate;
+  obj["ranges"] = c.ranges;
   return obj;
 }
 
@@ -62,8 +65,32 @@ bool apply_config(const json& doc, Config* config, std::string* error) {
       return false;
     }
   }
+  if (doc.contains("download_rate")) {
+    /* Bytes per second per download response (0 = unthrottled), up to 1 TiB/s. */
+    const json& v = doc["download_rate"];
+    if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > (1ll << 40)) {
+      *error = "download_rate must be an integer number of bytes per second in [0, 1099511627776] (0 = unlimited)";
+      return false;
+    }
+    next.download_rate = v.get<long long>();
+  }
+  struct BoolField {
+    const char* name;
+    bool* target;
+  } bools[] = {{"faststart", &next.faststart}, {"ranges", &next.ranges}};
+  for (const auto& f : bools) {
+    if (!doc.contains(f.name))
+      continue;
+    if (!doc[f.name].is_boolean()) {
+      *error = std::string(f.name) + " must be true or false";
+      return false;
+    }
+    *f.target = doc[f.name].get<bool>();
+  }
   for (const auto& item : doc.items()) {
-    bool known = item.key() == "image_format";
+    bool known = item.key() == "image_format" || item.key() == "download_rate";
+    for (const auto& f : bools)
+      known = known || item.key() == f.name;
     for (const auto& f : ints)
       known = known || item.key() == f.name;
     if (!known) {

@@ -24,7 +24,7 @@ const Named kRoutes[] = {
 const Named kActions[] = {
     {"status", (int)Action::Status},     {"delay", (int)Action::Delay},   {"hang", (int)Action::Hang},
     {"cut", (int)Action::Cut},           {"body", (int)Action::Body},     {"truncate", (int)Action::Truncate},
-    {"slow", (int)Action::Slow},         {"expire", (int)Action::Expire}, {"no_length", (int)Action::NoLength},
+    {"slow", (int)Action::Slow},         {"throttle", (int)Action::Slow}, {"expire", (int)Action::Expire}, {"no_length", (int)Action::NoLength},
     {"ignore_range", (int)Action::IgnoreRange}, {"content_type", (int)Action::ContentType},
     {"redirect", (int)Action::Redirect}, {"fail", (int)Action::Fail},     {"cancel", (int)Action::Cancel},
     {"output_url", (int)Action::OutputUrl},
@@ -168,6 +168,7 @@ std::optional<FaultRule> parse_fault_rule(const ojson& obj, std::string* error) 
       !check_type(obj, "resign", &ojson::is_boolean, "a boolean", error) ||
       !check_type(obj, "content_type", &ojson::is_string, "a string", error) ||
       !check_type(obj, "value", &ojson::is_string, "a string", error) ||
+      !check_type(obj, "accept_ranges", &ojson::is_string, "a string", error) ||
       !check_type(obj, "url", &ojson::is_string, "a string", error) ||
       !check_type(obj, "method", &ojson::is_string, "a string", error) ||
       !check_type(obj, "model", &ojson::is_string, "a string", error) ||

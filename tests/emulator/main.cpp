@@ -68,6 +68,8 @@ int main(int argc, char** argv) {
   g_autofree gchar* tls_cert = nullptr;
   g_autofree gchar* tls_key = nullptr;
   gboolean quiet = FALSE;
+  gboolean faststart = FALSE, no_ranges = FALSE;
+  gint64 download_rate = 0;
 
   const GOptionEntry entries[] = {
       {"port", 0, 0, G_OPTION_ARG_INT, &port, "API port (0 = pick a free one)", "N"},
@@ -83,6 +85,13 @@ int main(int argc, char** argv) {
       {"processing-ms", 0, 0, G_OPTION_ARG_INT, &processing_ms, "Minimum time in processing (default 1500)", "N"},
       {"fps", 0, 0, G_OPTION_ARG_INT, &fps, "Video frame rate (default 24)", "N"},
       {"video-bitrate", 0, 0, G_OPTION_ARG_INT, &bitrate, "x264 bitrate in kbit/s (default 2000)", "N"},
+      {"faststart", 0, 0, G_OPTION_ARG_NONE, &faststart,
+       "MP4s with the moov atom first (mp4mux faststart=true; default: moov at the end)", nullptr},
+      {"download-rate", 0, 0, G_OPTION_ARG_INT64, &download_rate,
+       "Send each download response at most N bytes/s (per connection; default 0 = unlimited)", "N"},
+      {"no-ranges", 0, 0, G_OPTION_ARG_NONE, &no_ranges,
+       "CDN without Range support: answer Range requests with 200 and the whole file, say Accept-Ranges: none",
+       nullptr},
       {"image-format", 0, 0, G_OPTION_ARG_STRING, &image_format,
        "Image format for all models: png, jpeg or webp (default: per model)", "F"},
       {"scenario", 0, 0, G_OPTION_ARG_FILENAME, &scenario, "JSON file {\"rules\":[...]} of fault rules", "FILE"},
@@ -116,6 +125,8 @@ int main(int argc, char** argv) {
     return fail("--fps must be between 1 and 240");
   if (bitrate < 1 || bitrate > 200000)
     return fail("--video-bitrate must be between 1 and 200000 kbit/s");
+  if (download_rate < 0 || download_rate > (G_GINT64_CONSTANT(1) << 40))
+    return fail("--download-rate must be between 0 (unlimited) and 1099511627776 bytes/s");
   if (image_format && !emu::valid_image_format(image_format))
     return fail("--image-format must be png, jpeg or webp");
   if (!tls_cert != !tls_key)
@@ -135,6 +146,9 @@ int main(int argc, char** argv) {
   config.fps = fps;
   config.video_bitrate_kbps = bitrate;
   config.image_format = image_format ? image_format : "";
+  config.faststart = faststart;
+  config.download_rate = download_rate;
+  config.ranges = !no_ranges;
 
   emu::FaultList rules;
   std::string err;

@@ -149,7 +149,7 @@ bool make_mp4(const MediaPlan& plan, const std::string& path, std::string* error
       "timeoverlay halignment=right valignment=bottom font-desc=\"Monospace 12\" ! "
       "videoconvert ! video/x-raw,format=I420 ! "
       "x264enc speed-preset=ultrafast bitrate=%d key-int-max=%d ! h264parse ! "
-      "mp4mux ! filesink name=sink",
+      "mp4mux name=mux ! filesink name=sink",
       MAX(1, plan.width / 320), plan.frames, plan.width, plan.height, plan.fps, kOverlay, plan.bitrate_kbps,
       MAX(1, plan.fps * 2));
   g_autoptr(GstElement) pipeline = parse(desc, error);
@@ -157,6 +157,13 @@ bool make_mp4(const MediaPlan& plan, const std::string& path, std::string* error
     return false;
   set_child(pipeline, "text", "text", overlay_markup(plan.prompt).c_str());
   set_child(pipeline, "sink", "location", path.c_str());
+  if (plan.faststart) {
+    /* moov first: mp4mux writes the samples to a temporary file next to the
+     * output, then the moov, then copies the samples after it. */
+    g_autoptr(GstElement) mux = gst_bin_get_by_name(GST_BIN(pipeline), "mux");
+    std::string temp = path + ".faststart";
+    g_object_set(mux, "faststart", TRUE, "faststart-file", temp.c_str(), nullptr);
+  }
   return run_pipeline(pipeline, error);
 }
 
@@ -296,7 +303,7 @@ std::string MediaPlan::cache_key() const {
                     std::to_string(width) + "x" + std::to_string(height);
   if (kind == Kind::Video)
     key += "|fps=" + std::to_string(fps) + "|frames=" + std::to_string(frames) + "|kbps=" +
-           std::to_string(bitrate_kbps) + "|gif=" +
+           std::to_string(bitrate_kbps) + (faststart ? "|faststart" : "") + "|gif=" +
            (gif ? std::to_string(gif_width) + "x" + std::to_string(gif_height) + "@" + std::to_string(gif_fps) + "/" +
                       std::to_string(gif_frames)
                 : std::string("no"));
@@ -333,6 +340,7 @@ bool plan_media(const ModelInfo& model, const json& input, const Config& config,
     plan->fps = config.fps;
     plan->frames = MAX(1, (int)std::lround(duration * config.fps));
     plan->bitrate_kbps = config.video_bitrate_kbps;
+    plan->faststart = config.faststart;
     auto gif = input.find("enable_gif");
     plan->gif = gif != input.end() && gif->is_boolean() && gif->get<bool>();
     plan->gif_width = 320;

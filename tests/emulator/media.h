@@ -35,6 +35,10 @@ struct Config {
   int fps = 24;
   int video_bitrate_kbps = 2000;
   std::string image_format;  // "" = the model's own
+  bool faststart = false;    // MP4s with `moov` first (mp4mux faststart=true); default: `moov` at the end
+  /* CDN behaviour (read when a download starts, see cdn.cpp). */
+  gint64 download_rate = 0;  // bytes per second per download response; 0 = as fast as possible
+  bool ranges = true;        // false: Range is ignored (200, whole file) and `Accept-Ranges: none` is sent
 };
 
 bool valid_image_format(const std::string& format);
@@ -51,6 +55,7 @@ struct MediaPlan {
   int width = 0, height = 0;
   /* Video */
   int fps = 24, frames = 0, bitrate_kbps = 2000;
+  bool faststart = false;
   bool gif = false;
   int gif_width = 0, gif_height = 0, gif_fps = 10, gif_frames = 0;
   /* Images */

@@ -145,7 +145,10 @@ std::shared_ptr<LogEntry> RequestLog::add(const char* origin, SoupServerMessage*
   soup_message_headers_iter_init(&iter, soup_server_message_get_request_headers(msg));
   while (soup_message_headers_iter_next(&iter, &name, &value))
     entry->headers.emplace_back(name, value);
+  entry->at_us = g_get_monotonic_time();
+  entry->realtime_us = g_get_real_time();
   std::lock_guard<std::mutex> lock(mutex_);
+  entry->seq = next_seq_++;
   entries_.push_back(entry);
   return entry;
 }
@@ -155,6 +158,22 @@ void RequestLog::set_status(const std::shared_ptr<LogEntry>& entry, int status) 
     return;
   std::lock_guard<std::mutex> lock(mutex_);
   entry->status = status;
+}
+
+void RequestLog::set_bytes_sent(const std::shared_ptr<LogEntry>& entry, gint64 bytes) {
+  if (!entry)
+    return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  entry->bytes_sent = bytes;
+}
+
+void RequestLog::set_done(const std::shared_ptr<LogEntry>& entry, gint64 bytes) {
+  if (!entry)
+    return;
+  gint64 now = g_get_monotonic_time();
+  std::lock_guard<std::mutex> lock(mutex_);
+  entry->bytes_sent = bytes;
+  entry->done_at_us = now;
 }
 
 void RequestLog::clear() {
@@ -182,6 +201,20 @@ ojson RequestLog::to_json() const {
     item["headers"] = headers;
     item["body"] = e->body;
     item["status"] = e->status;
+    item["seq"] = e->seq;
+    /* Milliseconds since the emulator started (monotonic clock), and the
+     * wall-clock time, for ordering requests against each other. */
+    item["t_ms"] = (double)(e->at_us - start_us_) / 1000.0;
+    item["received_at"] = rfc3339(e->realtime_us);
+    const char* range = nullptr;
+    for (const auto& h : e->headers)
+      if (g_ascii_strcasecmp(h.first.c_str(), "Range") == 0)
+        range = h.second.c_str();
+    item["range"] = range ? ojson(range) : ojson(nullptr);
+    if (e->bytes_sent >= 0) {
+      item["bytes_sent"] = e->bytes_sent;
+      item["done_t_ms"] = e->done_at_us ? ojson((double)(e->done_at_us - start_us_) / 1000.0) : ojson(nullptr);
+    }
     out.push_back(item);
   }
   return out;

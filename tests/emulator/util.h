@@ -59,6 +59,13 @@ struct LogEntry {
   std::string method, path, query, body;
   std::vector<std::pair<std::string, std::string>> headers;
   int status = 0;  // 0 while unanswered, or when the connection was cut
+  gint64 seq = 0;          // 1, 2, 3… in the order the requests were read (reset clears the log, not the count)
+  gint64 at_us = 0;        // g_get_monotonic_time() when the request was read
+  gint64 realtime_us = 0;  // g_get_real_time() then
+  /* CDN file bodies (a thread streams them): body bytes written so far, and
+   * when the connection was closed (0 while the body is still going out). */
+  gint64 bytes_sent = -1;  // -1: not a streamed file body
+  gint64 done_at_us = 0;
 };
 
 /* Thread safe: CDN workers set statuses from their own threads. */
@@ -66,12 +73,17 @@ class RequestLog {
  public:
   std::shared_ptr<LogEntry> add(const char* origin, SoupServerMessage* msg);
   void set_status(const std::shared_ptr<LogEntry>& entry, int status);
+  /* CDN delivery threads: body progress, and the end of the connection. */
+  void set_bytes_sent(const std::shared_ptr<LogEntry>& entry, gint64 bytes);
+  void set_done(const std::shared_ptr<LogEntry>& entry, gint64 bytes);
   void clear();
   ojson to_json() const;
 
  private:
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<LogEntry>> entries_;
+  gint64 next_seq_ = 1;
+  const gint64 start_us_ = g_get_monotonic_time();  // "t_ms" is counted from here
 };
 
 /* Attach/fetch the log entry of a server message. */
