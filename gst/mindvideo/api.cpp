@@ -253,10 +253,10 @@ bool build_submit_body(const RequestSettings& settings, std::string* body, std::
   if (!schema) {
     std::string where;
     for (const auto& d : dirs)
-      where += d + ", ";
-    MV_WARNING("no schema for model '%s' in %sthe built-in schemas: sending its input unvalidated, the server "
-               "decides",
-               settings.model.c_str(), where.c_str());
+      where += (where.empty() ? "" : ", ") + d;
+    MV_WARNING("no schema for model '%s' built in or in MINDVIDEO_SCHEMA_PATH (%s): sending its input "
+               "unvalidated, the server decides",
+               settings.model.c_str(), where.empty() ? "unset" : where.c_str());
   }
   if (!inline_local_files(&input, settings.model, schema.get(), error))
     return false;
