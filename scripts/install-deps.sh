@@ -8,6 +8,7 @@ packages=(
   g++ meson ninja-build pkg-config
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libsoup-3.0-dev libjson-glib-dev libvalijson-dev nlohmann-json3-dev libgif-dev
+  libglib2.0-dev-bin  # glib-compile-resources: the schemas are compiled into the plugin
   # tests: the official JSON Schema conformance suite, memcheck, libFuzzer
   json-schema-test-suite valgrind clang libclang-rt-14-dev
   # runtime: TLS for https, and the elements the demo, tests and emulator use

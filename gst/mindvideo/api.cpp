@@ -237,23 +237,22 @@ bool build_submit_body(const RequestSettings& settings, std::string* body, std::
     *error = "No prompt set: set the 'prompt' property, or a \"prompt\" field in 'input'";
     return false;
   }
-  /* Checked here, on the user's machine, before anything is charged. */
+  /* Checked here, on the user's machine, before anything is charged:
+   * MINDVIDEO_SCHEMA_PATH first, then the schemas built into the plugin. */
   const std::vector<std::string> dirs = schema_search_path();
-  const std::string schema_file = find_schema_file(settings.model, dirs);
-  std::unique_ptr<ModelSchema> schema;
-  if (schema_file.empty()) {
+  std::string why;
+  std::unique_ptr<ModelSchema> schema = load_schema(settings.model, dirs, &why);
+  if (!schema && !why.empty()) {
+    *error = "The schema of model " + settings.model + " is unreadable: " + why;
+    return false;
+  }
+  if (!schema) {
     std::string where;
     for (const auto& d : dirs)
       where += (where.empty() ? "" : ", ") + d;
-    MV_WARNING("no schema for model '%s' in %s: sending its input unvalidated, the server decides",
-               settings.model.c_str(), where.empty() ? "(no directory)" : where.c_str());
-  } else {
-    std::string why;
-    schema = ModelSchema::from_file(schema_file, &why);
-    if (!schema) {
-      *error = "The schema of model " + settings.model + " is unreadable: " + why;
-      return false;
-    }
+    MV_WARNING("no schema for model '%s' built in or in MINDVIDEO_SCHEMA_PATH (%s): sending its input "
+               "unvalidated, the server decides",
+               settings.model.c_str(), where.empty() ? "unset" : where.c_str());
   }
   if (!inline_local_files(&input, settings.model, schema.get(), error))
     return false;

@@ -3,7 +3,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Validation of a model's `input` against its JSON Schema (schemas/<model>.json).
- * Pure logic: no GObject, no I/O beyond reading the schema file.
+ * Pure logic: no GObject, no I/O beyond reading the schema file; the shipped
+ * schemas are compiled in, so they are found wherever the plugin is.
  */
 #pragma once
 
@@ -45,12 +46,27 @@ class ModelSchema {
   std::unique_ptr<Impl> impl_;
 };
 
-/* Directories searched for `<model>.json`, in order: the entries of
- * $MINDVIDEO_SCHEMA_PATH (colon separated), then the installed directory. */
+/* Directories searched for `<model>.json` before the built-in schemas: the
+ * entries of $MINDVIDEO_SCHEMA_PATH (colon separated). They add models and
+ * override built-in ones. */
 std::vector<std::string> schema_search_path();
 
 /* Path of the schema file of `model` in `dirs`, or "" when none exists.
  * A model name that could escape the directory is never looked up. */
 std::string find_schema_file(const std::string& model, const std::vector<std::string>& dirs);
+
+/* The schema text of `model` compiled into the plugin from schemas/ (a
+ * GResource), or "" when it has none. The same name rule applies. */
+std::string builtin_schema_text(const std::string& model);
+
+/* The models with a built-in schema, sorted. */
+std::vector<std::string> builtin_schema_models();
+
+/* The schema of `model`: `<model>.json` in the first of `dirs` that has one,
+ * else the built-in one. nullptr with `error` left empty when the model has
+ * no schema; nullptr with `error` set when the schema found is unusable.
+ * `origin` (optional) gets the file's path, or "built-in". */
+std::unique_ptr<ModelSchema> load_schema(const std::string& model, const std::vector<std::string>& dirs,
+                                         std::string* error, std::string* origin = nullptr);
 
 }  // namespace mv

@@ -4,7 +4,9 @@
  *
  * The shipped schemas (schemas/, found through MINDVIDEO_SCHEMA_PATH) and
  * the messages users get: every kind of violation, named with its field, its
- * value and what is allowed. Local files in URL fields. No network.
+ * value and what is allowed. Local files in URL fields. Where schemas come
+ * from: built in, overridden and added to by MINDVIDEO_SCHEMA_PATH. No
+ * network.
  */
 #include "api.h"
 #include "inputs.h"
@@ -13,6 +15,8 @@
 #include <glib/gstdio.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -252,6 +256,167 @@ GST_START_TEST(test_local_files_refused_where_they_cannot_go) {
 }
 GST_END_TEST;
 
+static const char* const kDocumentedModels[] = {"gemini-2-5-flash-image-preview-official",
+                                                "gemini-3-1-flash-image-preview", "gpt-image-2",
+                                                "qwen-image-2-0-pro", "veo3-1-quality"};
+
+/* Sets or unsets MINDVIDEO_SCHEMA_PATH for one test, then puts it back. */
+struct SchemaPath {
+  std::string saved;
+  bool was_set;
+  explicit SchemaPath(const char* value) {
+    const char* old = g_getenv("MINDVIDEO_SCHEMA_PATH");
+    was_set = old != nullptr;
+    saved = old ? old : "";
+    if (value)
+      g_setenv("MINDVIDEO_SCHEMA_PATH", value, TRUE);
+    else
+      g_unsetenv("MINDVIDEO_SCHEMA_PATH");
+  }
+  ~SchemaPath() {
+    if (was_set)
+      g_setenv("MINDVIDEO_SCHEMA_PATH", saved.c_str(), TRUE);
+    else
+      g_unsetenv("MINDVIDEO_SCHEMA_PATH");
+  }
+};
+
+GST_START_TEST(test_documented_models_built_in) {
+  SchemaPath unset(nullptr);
+  fail_unless(mv::schema_search_path().empty());
+  std::vector<std::string> expected(std::begin(kDocumentedModels), std::end(kDocumentedModels));
+  fail_unless(mv::builtin_schema_models() == expected, "built in: %s", joined(mv::builtin_schema_models()).c_str());
+  for (const char* model : kDocumentedModels) {
+    std::string error, origin;
+    auto schema = mv::load_schema(model, mv::schema_search_path(), &error, &origin);
+    fail_unless(schema != nullptr, "%s: not found built in (%s)", model, error.c_str());
+    assert_str(origin, "built-in");
+    assert_str(error, "");
+    fail_if(schema->property_names().empty(), "%s: no properties", model);
+  }
+  /* The defect this fixes: with no directory at all, the bad input is refused. */
+  std::string body, error;
+  fail_if(mv::build_submit_body({"gemini-3-1-flash-image-preview", "p", R"({"n":5})"}, &body, &error));
+  assert_str(error, "gemini-3-1-flash-image-preview: n = 5 is above the maximum 4");
+  fail_unless(body.empty());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_built_in_schemas_are_the_shipped_files) {
+  /* tests/meson.build points MINDVIDEO_SCHEMA_PATH at the source's schemas/:
+   * every file there is built in, byte for byte (a schema added to schemas/
+   * but not to schemas.gresource.xml fails here). */
+  const auto dirs = mv::schema_search_path();
+  fail_unless(!dirs.empty(), "MINDVIDEO_SCHEMA_PATH is not set");
+  GDir* dir = g_dir_open(dirs[0].c_str(), 0, nullptr);
+  fail_unless(dir != nullptr, "cannot open %s", dirs[0].c_str());
+  std::vector<std::string> shipped;
+  while (const char* name = g_dir_read_name(dir)) {
+    if (!g_str_has_suffix(name, ".json"))
+      continue;
+    std::string model(name, strlen(name) - strlen(".json"));
+    g_autofree gchar* path = g_build_filename(dirs[0].c_str(), name, nullptr);
+    g_autofree gchar* contents = nullptr;
+    gsize size = 0;
+    fail_unless(g_file_get_contents(path, &contents, &size, nullptr));
+    fail_unless(mv::builtin_schema_text(model) == std::string(contents, size), "%s differs from its built-in copy",
+                path);
+    shipped.push_back(model);
+  }
+  g_dir_close(dir);
+  std::sort(shipped.begin(), shipped.end());
+  fail_unless(shipped == mv::builtin_schema_models(), "shipped: %s; built in: %s", joined(shipped).c_str(),
+              joined(mv::builtin_schema_models()).c_str());
+}
+GST_END_TEST;
+
+/* A directory of schemas, removed afterwards. */
+struct SchemaDir {
+  std::string dir;
+  std::vector<std::string> files;
+  SchemaDir() {
+    g_autofree gchar* d = g_dir_make_tmp("mindvideo-schemas-XXXXXX", nullptr);
+    dir = d;
+  }
+  std::string add(const std::string& name, const std::string& text) {
+    g_autofree gchar* path = g_build_filename(dir.c_str(), name.c_str(), nullptr);
+    fail_unless(g_file_set_contents(path, text.c_str(), -1, nullptr));
+    files.emplace_back(path);
+    return path;
+  }
+  ~SchemaDir() {
+    for (const auto& f : files)
+      g_unlink(f.c_str());
+    g_rmdir(dir.c_str());
+  }
+};
+
+GST_START_TEST(test_schema_path_overrides_and_adds) {
+  SchemaDir first, second;
+  /* Overrides the built-in gemini schema: n up to 9. */
+  const std::string gemini = first.add("gemini-3-1-flash-image-preview.json",
+                                       R"({"type":"object","required":["prompt"],"properties":{
+                                            "prompt":{"type":"string"},"n":{"type":"integer","maximum":9}}})");
+  /* A model with no built-in schema. */
+  const std::string mine = second.add("my-model.json", R"({"type":"object","required":["prompt"],
+                                        "properties":{"prompt":{"type":"string"}},"additionalProperties":false})");
+  /* The first directory wins over the second, and both over the built-in one. */
+  second.add("gemini-3-1-flash-image-preview.json", R"({"type":"object","maxProperties":0})");
+  const std::string broken = second.add("broken.json", "{\"type\":");
+  SchemaPath set((first.dir + G_SEARCHPATH_SEPARATOR_S + "/no/such/dir" G_SEARCHPATH_SEPARATOR_S + second.dir).c_str());
+
+  std::string error, origin;
+  auto schema = mv::load_schema("gemini-3-1-flash-image-preview", mv::schema_search_path(), &error, &origin);
+  fail_unless(schema != nullptr, "%s", error.c_str());
+  assert_str(origin, gemini);
+  assert_str(joined(schema->validate(R"({"prompt":"p","n":5})")), "");
+  assert_str(joined(schema->validate(R"({"prompt":"p","n":10})")), "n = 10 is above the maximum 9");
+
+  schema = mv::load_schema("my-model", mv::schema_search_path(), &error, &origin);
+  fail_unless(schema != nullptr, "%s", error.c_str());
+  assert_str(origin, mine);
+  assert_str(joined(schema->validate(R"({"prompt":"p","seed":1})")),
+             "seed is not an input of this model (allowed: prompt)");
+
+  /* The other documented models are still built in. */
+  schema = mv::load_schema("veo3-1-quality", mv::schema_search_path(), &error, &origin);
+  fail_unless(schema != nullptr, "%s", error.c_str());
+  assert_str(origin, "built-in");
+
+  /* A schema that is found but unusable is an error, not "no schema". */
+  error.clear();
+  fail_unless(mv::load_schema("broken", mv::schema_search_path(), &error, &origin) == nullptr);
+  assert_str(origin, broken);
+  assert_contains(error, broken);
+
+  /* And the request the element would send follows the override. */
+  std::string body;
+  fail_unless(mv::build_submit_body({"gemini-3-1-flash-image-preview", "p", R"({"n":5})"}, &body, &error), "%s",
+              error.c_str());
+  fail_if(mv::build_submit_body({"my-model", "p", R"({"seed":1})"}, &body, &error));
+  assert_str(error, "my-model: seed is not an input of this model (allowed: prompt)");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_escaping_model_names_never_looked_up) {
+  /* outside.json sits next to the directory in the path; "../outside" would reach it. */
+  SchemaDir parent;
+  parent.add("outside.json", R"({"type":"object"})");
+  const std::string inside = parent.dir + "/inside";
+  fail_unless(g_mkdir(inside.c_str(), 0700) == 0);
+  SchemaPath set(inside.c_str());
+  for (const char* name : {"../outside", "..", ".", ".hidden", "a/b", "a\\b", "", "/etc/passwd",
+                           "../schemas/gpt-image-2", "/gpt-image-2", "./gpt-image-2"}) {
+    std::string error, origin;
+    assert_str(mv::find_schema_file(name, mv::schema_search_path()), "");
+    assert_str(mv::builtin_schema_text(name), "");
+    fail_unless(mv::load_schema(name, mv::schema_search_path(), &error, &origin) == nullptr, "'%s' was found", name);
+    assert_str(error, "");
+  }
+  g_rmdir(inside.c_str());
+}
+GST_END_TEST;
+
 static Suite* schema_suite(void) {
   Suite* s = suite_create("mindvideo-schema");
   TCase* tc = tcase_create("general");
@@ -264,6 +429,10 @@ static Suite* schema_suite(void) {
   tcase_add_test(tc, test_submit_body_refuses_with_model_name);
   tcase_add_test(tc, test_local_files_become_data_uris);
   tcase_add_test(tc, test_local_files_refused_where_they_cannot_go);
+  tcase_add_test(tc, test_documented_models_built_in);
+  tcase_add_test(tc, test_built_in_schemas_are_the_shipped_files);
+  tcase_add_test(tc, test_schema_path_overrides_and_adds);
+  tcase_add_test(tc, test_escaping_model_names_never_looked_up);
   return s;
 }
 

@@ -288,14 +288,12 @@ const mv::ModelSchema* Emulator::schema_for(const std::string& model) {
   auto it = schemas_.find(model);
   if (it != schemas_.end())
     return it->second.get();
-  std::unique_ptr<mv::ModelSchema> schema;
-  std::string path = mv::find_schema_file(model, opts_.schema_dirs);
-  if (!path.empty()) {
-    std::string error;
-    schema = mv::ModelSchema::from_file(path, &error);
-    if (!schema)
-      g_printerr("mindvideo-emulator: bad schema %s: %s (model accepted unvalidated)\n", path.c_str(), error.c_str());
-  }
+  /* The element's own lookup: the schema directories, then the built-in ones. */
+  std::string error, origin;
+  std::unique_ptr<mv::ModelSchema> schema = mv::load_schema(model, opts_.schema_dirs, &error, &origin);
+  if (!schema && !error.empty())
+    g_printerr("mindvideo-emulator: bad schema %s: %s (model accepted unvalidated)\n", origin.c_str(),
+               error.c_str());
   return (schemas_[model] = std::move(schema)).get();
 }
 

@@ -32,6 +32,7 @@ namespace emu {
 
 struct Options {
   std::vector<std::string> keys;
+  /* Searched before the built-in schemas (mv::load_schema). */
   std::vector<std::string> schema_dirs;
   std::string media_dir;
   bool media_dir_is_temp = false;

@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
       {"cdn-port", 0, 0, G_OPTION_ARG_INT, &cdn_port, "CDN port (0 = pick a free one)", "N"},
       {"key", 0, 0, G_OPTION_ARG_STRING_ARRAY, &keys, "Accepted Bearer key, repeatable (default: mv_test_key)", "KEY"},
       {"schemas", 0, 0, G_OPTION_ARG_FILENAME, &schemas,
-       "Schema directory (default: $MINDVIDEO_SCHEMA_PATH, then the installed schemas)", "DIR"},
+       "Schema directory searched before the built-in schemas (default: $MINDVIDEO_SCHEMA_PATH)", "DIR"},
       {"media-dir", 0, 0, G_OPTION_ARG_FILENAME, &media_dir,
        "Where outputs are written (default: a temporary directory removed on exit)", "DIR"},
       {"cache-dir", 0, 0, G_OPTION_ARG_FILENAME, &cache_dir,
@@ -181,18 +181,13 @@ int main(int argc, char** argv) {
   }
   if (options.keys.empty())
     options.keys.emplace_back("mv_test_key");
+  /* Either way the built-in schemas come after these, as in the element. */
   if (schemas) {
     if (!g_file_test(schemas, G_FILE_TEST_IS_DIR))
       return fail(std::string("--schemas: not a directory: ") + schemas);
     options.schema_dirs.emplace_back(schemas);
   } else {
     options.schema_dirs = mv::schema_search_path();
-    bool any = false;
-    for (const auto& dir : options.schema_dirs)
-      any = any || g_file_test(dir.c_str(), G_FILE_TEST_IS_DIR);
-    if (!any)
-      g_printerr("mindvideo-emulator: warning: no schema directory found (set --schemas or "
-                 "MINDVIDEO_SCHEMA_PATH); inputs are accepted unvalidated\n");
   }
   if (media_dir) {
     if (!make_dir(media_dir, &err))

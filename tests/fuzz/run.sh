@@ -18,13 +18,20 @@ if ! command -v clang++ >/dev/null || [ ! -e "$(clang++ -print-file-name=libclan
 fi
 
 core="$root/gst/mindvideo"
+# The built-in schemas, compiled for schema.cpp as schemas/meson.build does it.
+resources=(glib-compile-resources --sourcedir="$root/schemas" --internal --c-name mindvideo_schemas)
+"${resources[@]}" --generate-source --target="$out/mindvideo-schemas.c" "$root/schemas/schemas.gresource.xml"
+"${resources[@]}" --generate-header --target="$out/mindvideo-schemas.h" "$root/schemas/schemas.gresource.xml"
+# shellcheck disable=SC2046
+clang -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined $(pkg-config --cflags gio-2.0) \
+  -c "$out/mindvideo-schemas.c" -o "$out/mindvideo-schemas.o"
 # shellcheck disable=SC2046
 clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -DPACKAGE_VERSION='"fuzz"' -DGST_USE_UNSTABLE_API -I"$core" \
-  $(pkg-config --cflags gstreamer-1.0 gstreamer-base-1.0 libsoup-3.0 json-glib-1.0 nlohmann_json) \
+  -DPACKAGE_VERSION='"fuzz"' -DGST_USE_UNSTABLE_API -I"$core" -I"$out" \
+  $(pkg-config --cflags gstreamer-1.0 gstreamer-base-1.0 libsoup-3.0 json-glib-1.0 gio-2.0 nlohmann_json) \
   "$root/tests/fuzz/fuzz-response.cpp" "$core/api.cpp" "$core/retry.cpp" "$core/schema.cpp" \
-  "$core/inputs.cpp" "$core/log.cpp" \
-  $(pkg-config --libs gstreamer-1.0 gstreamer-base-1.0 libsoup-3.0 json-glib-1.0) \
+  "$core/inputs.cpp" "$core/log.cpp" "$out/mindvideo-schemas.o" \
+  $(pkg-config --libs gstreamer-1.0 gstreamer-base-1.0 libsoup-3.0 json-glib-1.0 gio-2.0) \
   -o "$out/fuzz-response"
 
 cd "$out"
