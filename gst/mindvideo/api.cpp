@@ -206,7 +206,8 @@ std::string parse_error_message(const std::string& body) {
   return out;
 }
 
-bool build_submit_body(const RequestSettings& settings, std::string* body, std::string* error) {
+bool build_submit_body(const RequestSettings& settings, std::string* body, std::string* error,
+                       const std::string& log_id) {
   using json = nlohmann::ordered_json;
   if (settings.model.empty()) {
     *error = "No model set: set the 'model' property, e.g. model=veo3-1-quality";
@@ -250,9 +251,10 @@ bool build_submit_body(const RequestSettings& settings, std::string* body, std::
     std::string where;
     for (const auto& d : dirs)
       where += (where.empty() ? "" : ", ") + d;
-    MV_WARNING("no schema for model '%s' built in or in MINDVIDEO_SCHEMA_PATH (%s): sending its input "
-               "unvalidated, the server decides",
-               settings.model.c_str(), where.empty() ? "unset" : where.c_str());
+    MV_WARNING_ID(log_id,
+                  "no schema for model '%s' built in or in MINDVIDEO_SCHEMA_PATH (%s): sending its input "
+                  "unvalidated, the server decides",
+                  settings.model.c_str(), where.empty() ? "unset" : where.c_str());
   }
   if (!inline_local_files(&input, settings.model, schema.get(), error))
     return false;

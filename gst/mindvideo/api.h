@@ -63,7 +63,8 @@ struct RequestSettings {
  * schema.h) the input must pass it. Returns false with a message naming
  * every problem: missing model or prompt, `input` not a JSON object, each
  * schema violation. No network I/O. */
-bool build_submit_body(const RequestSettings& settings, std::string* body, std::string* error);
+bool build_submit_body(const RequestSettings& settings, std::string* body, std::string* error,
+                       const std::string& log_id = "");
 
 /* The prompt that goes out: the property, else input's "prompt" string. */
 std::string effective_prompt(const RequestSettings& settings);

@@ -47,7 +47,7 @@ bool Job::check_settings(const JobSettings& s, std::string* body, Error* error) 
   }
   if (!s.task_id.empty()) /* attaching: nothing is submitted */
     return true;
-  return build_submit_body(s.request, body, &error->message);
+  return build_submit_body(s.request, body, &error->message, s.log_id);
 }
 
 Job::Job(const JobSettings& settings, std::string body, HttpSession& http, Canceller& cancel,

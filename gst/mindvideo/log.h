@@ -27,7 +27,3 @@ GstDebugCategory* debug_category();
 #define MV_INFO_ID(id, ...) MV_LOG_ID_AT(GST_LEVEL_INFO, id, __VA_ARGS__)
 #define MV_DEBUG_ID(id, ...) MV_LOG_ID_AT(GST_LEVEL_DEBUG, id, __VA_ARGS__)
 #define MV_LOG_ID(id, ...) MV_LOG_ID_AT(GST_LEVEL_LOG, id, __VA_ARGS__)
-
-/* Process-wide lines only (the shared session, loading typefinders). */
-#define MV_INFO(...) GST_CAT_INFO(mv::debug_category(), __VA_ARGS__)
-#define MV_WARNING(...) GST_CAT_WARNING(mv::debug_category(), __VA_ARGS__)
