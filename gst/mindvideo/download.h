@@ -2,9 +2,25 @@
  * Copyright (C) 2026 mindvideosrc developers
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Downloads one output URL into a Spool on a thread of its own, so that the
+ * Downloads one output URL into a Spool, on threads of its own, so that the
  * download goes on at network speed while the pipeline is paused or slow
- * (signed output URLs expire). Broken transfers resume with a Range request.
+ * (signed output URLs expire).
+ *
+ * The main fetch runs from byte 0. When a reader waits for bytes that no
+ * running fetch will reach soon (want(); the rule is in ranges.h), a Range
+ * fetch of that region starts on a connection of its own, up to kMaxFetches
+ * at once. A fetch that reaches bytes already there jumps to the next
+ * missing byte no other fetch is heading for, or ends. The download is
+ * complete when every byte is there.
+ *
+ * Each fetch keeps the promises of a single download: no credentials to
+ * output hosts, redirects followed, every 206 checked against the range
+ * asked for and the size, a broken fetch resumed from its own offset under
+ * the retry policy, max-size, no short file passed off as complete. An
+ * expired URL (403/404/410) is read again from the task once, for all
+ * fetches together. A host that answers a Range request with 200, or says
+ * `Accept-Ranges: none`, gets the main fetch alone, as does an output of
+ * unknown size.
  */
 #pragma once
 
@@ -15,6 +31,9 @@
 #include "spool.h"
 
 #include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,14 +52,43 @@ class Downloader {
   /* The size of the chunks the download is read and spooled in. */
   static constexpr size_t kChunk = 256 * 1024;
   ~Downloader();
+  Downloader(const Downloader&) = delete;
+  Downloader& operator=(const Downloader&) = delete;
 
+  /* Starts the main fetch, from byte 0. */
   void start(const std::string& url, RefreshFn refresh);
-  /* Cancels the transfer and joins the thread; returns promptly. */
+  /* A reader waits for the missing byte at `offset`: starts a Range fetch
+   * there unless a running fetch will reach it soon. Any thread. */
+  void want(uint64_t offset);
+  /* Cancels every fetch and joins their threads; returns promptly. */
   void stop();
 
+  /* Fetches started so far, the main one included (for tests and logs). */
+  size_t fetches_started() const;
+
  private:
-  void run();
-  bool retry_wait(int* retries, const Failure& failure);
+  struct Fetch {
+    uint64_t position = 0; /* the next byte it downloads; under lock_ */
+    bool main = false;
+    int64_t started_us = 0;
+    int64_t first_byte_us = 0; /* for the rate; under lock_ */
+    uint64_t bytes = 0;        /* downloaded by this fetch; under lock_ */
+    bool done = false;         /* its thread has returned; under lock_ */
+    Canceller cancel;
+    std::thread thread;
+  };
+  enum class Ranges { Unknown, Yes, No };
+  /* Fresh: try the URL again (read anew, by this fetch or another);
+   * Spent: the one reading of the task was used, the refusal stands;
+   * Failed: reported, or cancelled. */
+  enum class RefreshResult { Fresh, Spent, Failed };
+
+  void start_fetch(uint64_t offset, bool main); /* under lock_ */
+  void run(Fetch* fetch);
+  bool fetch_once(Fetch* fetch, uint64_t* offset, int* retries);
+  RefreshResult refresh_url(int seen_generation, GCancellable* cancellable, Fetch* fetch);
+  std::optional<uint64_t> next_target(const Fetch* fetch);
+  bool retry_wait(Fetch* fetch, int* retries, const Failure& failure);
   void report(Error::Kind kind, const std::string& message, unsigned http_status = 0);
   void report_refused(const HttpResponse& r, uint64_t offset);
   void report_too_large(uint64_t size, bool exact);
@@ -48,13 +96,23 @@ class Downloader {
   HttpSession& http_;
   const std::string log_id_;
   Spool& spool_;
-  RetryPolicy policy_;
-  uint64_t max_size_;
-  std::string url_;
+  const RetryPolicy policy_;
+  const uint64_t max_size_;
   RefreshFn refresh_;
-  Canceller cancel_;
-  std::thread thread_;
   GstBufferPool* pool_; /* the chunks downloaded into */
+  const int64_t created_us_;
+
+  mutable std::mutex lock_;
+  std::vector<std::unique_ptr<Fetch>> fetches_;
+  size_t started_ = 0;
+  bool stopped_ = false;
+  Ranges ranges_ = Ranges::Unknown;
+  std::string url_;
+  int url_generation_ = 0;
+  bool refreshed_ = false;
+  int64_t answer_us_ = 0; /* how long the latest request took to answer */
+
+  std::mutex refresh_lock_; /* one refresh at a time, for every fetch */
 };
 
 }  // namespace mv

@@ -35,6 +35,7 @@ void read_head(SoupMessage* msg, HttpResponse* r) {
   };
   r->content_type = header("Content-Type");
   r->location = header("Location");
+  r->ranges_refused = g_ascii_strcasecmp(header("Accept-Ranges").c_str(), "none") == 0;
   r->failure.kind = Failure::Kind::Http;
   r->failure.http_status = r->status;
   r->failure.retry_after = header("Retry-After");

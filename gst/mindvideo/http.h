@@ -33,6 +33,7 @@ struct HttpResponse {
   /* For streamed responses. */
   int64_t content_length = -1;                      /* -1: unknown */
   int64_t range_start = -1, range_total = -1;       /* from Content-Range */
+  bool ranges_refused = false;                      /* Accept-Ranges: none */
 
   bool ok() const { return status >= 200 && status < 300; }
 };

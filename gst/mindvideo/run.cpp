@@ -9,6 +9,11 @@
 
 namespace mv {
 
+namespace {
+/* How often a waiting reader looks at the fetches again. */
+constexpr int64_t kReplanMs = 100;
+}  // namespace
+
 std::string KeyMemory::key_for(const JobSettings& s) {
   if (!s.task_id.empty())
     return ""; /* attaching: nothing is submitted */
@@ -117,7 +122,16 @@ Run::Wait Run::wait(uint64_t offset, uint64_t want, uint64_t* available, Error* 
   }
   for (;;) {
     std::shared_ptr<Output> output = current_output();
-    switch (output->spool.wait(offset - base_, want, available)) {
+    const uint64_t at = offset - base_;
+    /* The first byte missing in what the reader needs: if no fetch will
+     * reach it soon, one starts there. Asked again while the wait lasts, as
+     * the fetches move. */
+    const uint64_t missing = output->spool.next_missing(at);
+    if (missing < at + want)
+      output->download->want(missing);
+    switch (output->spool.wait(at, want, available, kReplanMs)) {
+      case Spool::State::Pending:
+        continue;
       case Spool::State::Ready:
         return Wait::Ready;
       case Spool::State::Interrupted:

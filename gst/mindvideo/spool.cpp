@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/uio.h>
@@ -72,15 +73,17 @@ void Spool::close() {
   if (fd_ >= 0)
     ::close(fd_);
   fd_ = -1;
-  drop_memory();
-  downloaded_ = on_disk_ = queued_bytes_ = 0;
+  recent_.clear();
+  queue_.clear();
+  have_.clear();
+  queued_bytes_ = 0;
   total_ = -1;
   complete_ = failed_ = false;
   write_error_.clear();
   error_ = Error();
 }
 
-bool Spool::append(BufferRef chunk, Error* error) {
+bool Spool::write(uint64_t offset, BufferRef chunk, Error* error) {
   const uint64_t size = chunk.size();
   {
     std::unique_lock<std::mutex> guard(lock_);
@@ -90,13 +93,22 @@ bool Spool::append(BufferRef chunk, Error* error) {
       *error = write_failure(write_error_.empty() ? "the spool is closed" : write_error_);
       return false;
     }
-    queue_.push_back({downloaded_, std::move(chunk)});
+    queue_.push_back({offset, std::move(chunk)});
     queued_bytes_ += size;
-    downloaded_ += size;
+    have_.add(offset, offset + size);
+    complete_if_covered();
   }
   disk_.notify_all();
   cond_.notify_all();
   return true;
+}
+
+void Spool::complete_if_covered() {
+  if (!complete_ && total_ >= 0 && have_.covers((uint64_t)total_)) {
+    complete_ = true;
+    MV_DEBUG_ID(log_id_, "spool complete: %" G_GINT64_FORMAT " bytes in %zu write(s) queued or done", total_,
+                queue_.size() + recent_.size());
+  }
 }
 
 /* Writes consecutive chunks at their offsets in one system call; called by
@@ -146,9 +158,12 @@ void Spool::write_loop() {
     disk_.wait(guard, [this] { return !queue_.empty() || closing_; });
     if (closing_)
       return;
-    /* Everything queued, in one write. The chunks stay queued (and readable
-     * from memory) meanwhile. */
-    std::vector<Chunk> batch(queue_.begin(), queue_.begin() + (ptrdiff_t)MIN(queue_.size(), kMaxBatch));
+    /* The oldest chunks that follow each other in the file, in one write.
+     * They stay queued (and readable from memory) meanwhile. */
+    std::vector<Chunk> batch{queue_.front()};
+    while (batch.size() < MIN(queue_.size(), kMaxBatch) &&
+           queue_[batch.size()].offset == batch.back().offset + batch.back().buffer.size())
+      batch.push_back(queue_[batch.size()]);
     guard.unlock();
     std::string error;
     bool ok = write_chunks(batch, &error);
@@ -164,7 +179,6 @@ void Spool::write_loop() {
       Chunk chunk = std::move(queue_.front());
       queue_.pop_front();
       queued_bytes_ -= chunk.buffer.size();
-      on_disk_ = chunk.offset + chunk.buffer.size();
       recent_.push_back(std::move(chunk));
       if (recent_.size() > kRecentChunks)
         recent_.pop_front();
@@ -181,6 +195,14 @@ const Spool::Chunk* Spool::find(uint64_t offset) const {
   return nullptr;
 }
 
+uint64_t Spool::next_queued(uint64_t offset) const {
+  uint64_t next = UINT64_MAX;
+  for (const Chunk& c : queue_)
+    if (c.offset > offset)
+      next = MIN(next, c.offset);
+  return next;
+}
+
 BufferRef Spool::share(uint64_t offset, uint64_t len) {
   std::lock_guard<std::mutex> guard(lock_);
   const Chunk* c = find(offset);
@@ -193,15 +215,11 @@ BufferRef Spool::share(uint64_t offset, uint64_t len) {
                                                  MIN(len, c->offset + size - offset)));
 }
 
-void Spool::drop_memory() {
-  recent_.clear();
-  queue_.clear();
-}
-
 void Spool::set_total(int64_t total) {
   {
     std::lock_guard<std::mutex> guard(lock_);
     total_ = total;
+    complete_if_covered();
   }
   cond_.notify_all();
 }
@@ -227,15 +245,36 @@ bool Spool::reserve(uint64_t total, Error* error) {
 }
 
 void Spool::finish() {
-  uint64_t size;
   {
     std::lock_guard<std::mutex> guard(lock_);
+    total_ = (int64_t)have_.next_missing(0);
     complete_ = true;
-    total_ = (int64_t)downloaded_;
-    size = downloaded_;
   }
-  MV_DEBUG_ID(log_id_, "spool complete: %" G_GUINT64_FORMAT " bytes", size);
+  MV_DEBUG_ID(log_id_, "spool complete at the end of a download of unknown size");
   cond_.notify_all();
+}
+
+uint64_t Spool::next_present(uint64_t offset, uint64_t limit) const {
+  std::lock_guard<std::mutex> guard(lock_);
+  return have_.next_present(offset, limit);
+}
+
+uint64_t Spool::next_missing(uint64_t offset) const {
+  std::lock_guard<std::mutex> guard(lock_);
+  return have_.next_missing(offset);
+}
+
+std::optional<uint64_t> Spool::next_unclaimed(uint64_t from,
+                                              const std::vector<std::pair<uint64_t, uint64_t>>& claimed) const {
+  std::lock_guard<std::mutex> guard(lock_);
+  if (total_ < 0)
+    return std::nullopt;
+  return mv::next_unclaimed(have_, (uint64_t)total_, from, claimed);
+}
+
+bool Spool::complete() const {
+  std::lock_guard<std::mutex> guard(lock_);
+  return complete_;
 }
 
 void Spool::set_failed(const Error& error) {
@@ -247,22 +286,28 @@ void Spool::set_failed(const Error& error) {
   cond_.notify_all();
 }
 
-Spool::State Spool::wait(uint64_t offset, uint64_t want, uint64_t* available) {
+Spool::State Spool::wait(uint64_t offset, uint64_t want, uint64_t* available, int64_t timeout_ms) {
   std::unique_lock<std::mutex> guard(lock_);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(MAX(timeout_ms, 0));
   for (;;) {
     if (interrupted_ || closing_)
       return State::Interrupted;
-    /* Bytes already downloaded are served even after a failure: the error is
+    /* Bytes already there are served even after a failure: the error is
      * reported when the reader needs a byte that never came. */
-    if (downloaded_ > offset && (downloaded_ - offset >= want || complete_ || failed_)) {
-      *available = downloaded_ - offset;
+    const uint64_t there = have_.contiguous_from(offset);
+    const bool to_the_end = total_ >= 0 && offset + there >= (uint64_t)total_;
+    if (there > 0 && (there >= want || to_the_end || complete_ || failed_)) {
+      *available = there;
       return State::Ready;
     }
-    if (complete_ || (total_ >= 0 && offset >= (uint64_t)total_ && downloaded_ >= (uint64_t)total_))
+    if (total_ >= 0 && offset >= (uint64_t)total_)
       return State::Eos;
     if (failed_)
       return State::Failed;
-    cond_.wait(guard);
+    if (timeout_ms < 0)
+      cond_.wait(guard);
+    else if (cond_.wait_until(guard, deadline) == std::cv_status::timeout)
+      return State::Pending;
   }
 }
 
@@ -271,25 +316,23 @@ int64_t Spool::read(uint64_t offset, void* dst, size_t len) {
   while (done < len) {
     const uint64_t at = offset + done;
     int fd;
-    uint64_t on_disk;
+    size_t n;
     {
       std::lock_guard<std::mutex> guard(lock_);
-      if (at >= downloaded_)
-        break;
       /* In memory: copy from the chunk, whether or not it is on disk yet. */
       if (const Chunk* c = find(at)) {
-        size_t n = (size_t)MIN((uint64_t)(len - done), c->offset + c->buffer.size() - at);
+        n = (size_t)MIN((uint64_t)(len - done), c->offset + c->buffer.size() - at);
         gst_buffer_extract(c->buffer.get(), at - c->offset, (char*)dst + done, n);
         done += n;
         continue;
       }
+      /* Not in memory: on disk, up to where the bytes or the written ones
+       * end (a chunk still queued is not in the file yet). */
+      n = (size_t)MIN(MIN((uint64_t)(len - done), have_.contiguous_from(at)), next_queued(at) - at);
       fd = fd_;
-      on_disk = on_disk_;
     }
-    if (at >= on_disk) /* cannot be: what is not on disk is in memory */
+    if (n == 0)
       break;
-    /* Not in memory, so older than every chunk that is: on disk. */
-    size_t n = (size_t)MIN((uint64_t)(len - done), on_disk - at);
     ssize_t got = pread(fd, (char*)dst + done, n, (off_t)at);
     if (got < 0 && errno == EINTR)
       continue;
@@ -320,7 +363,7 @@ int64_t Spool::total() const {
 
 uint64_t Spool::downloaded() const {
   std::lock_guard<std::mutex> guard(lock_);
-  return downloaded_;
+  return have_.size();
 }
 
 Error Spool::error() const {

@@ -10,12 +10,10 @@
 #include <gst/check/gstcheck.h>
 
 
-std::unique_ptr<Emulator> start_emulator(std::vector<std::string> args) {
+std::unique_ptr<EmulatorProcess> start_emulator(std::vector<std::string> args) {
   /* Quick tasks: the tests are about the element, not the waiting. */
   args.insert(args.begin(), {"--key", API_KEY, "--queued-ms", "100", "--processing-ms", "300"});
-  auto emu = Emulator::start(args);
-  fail_unless(emu != nullptr, "the emulator did not start");
-  return emu;
+  return start_emulator_process(args);
 }
 
 namespace {
@@ -53,7 +51,7 @@ const char* progress_name(GstProgressType t) {
   return "?";
 }
 
-static void collect(Run* run, GstMessage* msg) {
+static void collect(PlayResult* run, GstMessage* msg) {
   switch (GST_MESSAGE_TYPE(msg)) {
     case GST_MESSAGE_EOS:
       run->eos = true;
@@ -97,7 +95,7 @@ static void collect(Run* run, GstMessage* msg) {
 
 /* Plays `pipeline` until EOS or an error (or `timeout_s`), then sets it to
  * NULL. A sink named "sink" gets its buffers counted. */
-void play(GstElement* pipeline, Run* run, int timeout_s, bool keep_data) {
+void play(GstElement* pipeline, PlayResult* run, int timeout_s, bool keep_data) {
   SinkCounter counter;
   if (keep_data)
     counter.data = &run->data;
@@ -146,7 +144,7 @@ void play(GstElement* pipeline, Run* run, int timeout_s, bool keep_data) {
 }
 
 /* A pipeline "mindvideosrc name=src ! <rest>" with the API settings applied. */
-GstElement* make_pipeline(Emulator* emu, const char* model, const char* prompt, const char* input,
+GstElement* make_pipeline(EmulatorProcess* emu, const char* model, const char* prompt, const char* input,
                           const char* rest) {
   std::string desc = std::string("mindvideosrc name=src ! ") + rest;
   GError* err = nullptr;
@@ -211,16 +209,7 @@ void LogCapture::on_log(GstDebugCategory* category, GstDebugLevel level, const g
   self->messages_.push_back(gst_debug_message_get(message));
 }
 
-std::string read_file(const std::string& path) {
-  gchar* contents = nullptr;
-  gsize length = 0;
-  fail_unless(g_file_get_contents(path.c_str(), &contents, &length, nullptr), "cannot read %s", path.c_str());
-  std::string out(contents, length);
-  g_free(contents);
-  return out;
-}
-
-std::vector<Logged> request_log(Emulator* emu) {
+std::vector<Logged> request_log(EmulatorProcess* emu) {
   std::vector<Logged> out;
   g_autoptr(JsonNode) root = emu->requests();
   fail_unless(root && JSON_NODE_HOLDS_ARRAY(root), "no request log");
@@ -266,7 +255,7 @@ int count_requests(const std::vector<Logged>& log, const char* origin, const cha
   return n;
 }
 
-const GValue* detail(const Run& run, const char* field) {
+const GValue* detail(const PlayResult& run, const char* field) {
   fail_unless(run.error_details != nullptr, "the error has no details");
   return gst_structure_get_value(run.error_details, field);
 }

@@ -8,7 +8,7 @@
  */
 #pragma once
 
-#include "emulator-harness.h"
+#include "test-helpers.h"
 
 #include <gst/gst.h>
 
@@ -20,10 +20,10 @@
 #define API_KEY "mv_test_key"
 
 /* An emulator with quick tasks and API_KEY; fails the test if it cannot start. */
-std::unique_ptr<Emulator> start_emulator(std::vector<std::string> args = {});
+std::unique_ptr<EmulatorProcess> start_emulator(std::vector<std::string> args = {});
 
 /* Everything a pipeline run left on the bus, plus what reached the sink. */
-struct Run {
+struct PlayResult {
   bool eos = false;
   bool timed_out = false;
   GError* error = nullptr;
@@ -37,9 +37,9 @@ struct Run {
   std::string sink_caps;
   std::string data; /* the bytes, when collected */
 
-  Run() = default;
-  Run(const Run&) = delete;
-  ~Run() {
+  PlayResult() = default;
+  PlayResult(const PlayResult&) = delete;
+  ~PlayResult() {
     g_clear_error(&error);
     if (error_details)
       gst_structure_free(error_details);
@@ -52,19 +52,19 @@ struct Run {
 /* Plays `pipeline` until EOS or an error (or `timeout_s`), then sets it to
  * NULL. A sink named "sink" gets its buffers counted (and kept, with
  * `keep_data`). */
-void play(GstElement* pipeline, Run* run, int timeout_s = 90, bool keep_data = false);
+void play(GstElement* pipeline, PlayResult* run, int timeout_s = 90, bool keep_data = false);
 
 const char* progress_name(GstProgressType type);
 
 /* A pipeline "mindvideosrc name=src ! <rest>" with the API settings applied. */
-GstElement* make_pipeline(Emulator* emu, const char* model, const char* prompt, const char* input, const char* rest);
+GstElement* make_pipeline(EmulatorProcess* emu, const char* model, const char* prompt, const char* input,
+                          const char* rest);
 
 /* A string property of the element named "src". */
 std::string src_string(GstElement* pipeline, const char* prop);
 bool has_status(GstElement* src, const char* status);
 /* Waits (30 s at most) until the element's status is `status`; whether it got there. */
 bool wait_for_status(GstElement* src, const char* status);
-std::string read_file(const std::string& path);
 
 /* Collects what the mindvideosrc debug category logs at `level`, while it
  * lives (it raises the category's threshold to `level`). */
@@ -96,8 +96,8 @@ struct Logged {
   int status = 0;
   gint64 bytes_sent = -1;
 };
-std::vector<Logged> request_log(Emulator* emu);
+std::vector<Logged> request_log(EmulatorProcess* emu);
 int count_requests(const std::vector<Logged>& log, const char* origin, const char* method = nullptr);
 
 /* A field of the error's details structure. */
-const GValue* detail(const Run& run, const char* field);
+const GValue* detail(const PlayResult& run, const char* field);

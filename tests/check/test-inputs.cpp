@@ -17,7 +17,7 @@
 /* Last: its fail() macro clashes with C++ library headers. */
 #include <gst/check/gstcheck.h>
 
-#include "check-helpers.h"
+#include "assertions.h"
 
 using nlohmann::json;
 
@@ -192,7 +192,7 @@ GST_START_TEST(test_violations_refused_before_any_request) {
   };
   for (const Case& c : cases) {
     GstElement* pipeline = make_pipeline(emu.get(), c.model, "p", c.input, "fakesink");
-    Run run;
+    PlayResult run;
     play(pipeline, &run);
     fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS), "%s: %s", c.model,
                 run.message().c_str());
@@ -227,7 +227,7 @@ GST_START_TEST(test_local_files_sent_as_data_uris) {
   std::string png = std::string(dir) + "/reference.png";
   std::string launch = "videotestsrc num-buffers=1 ! video/x-raw,width=64,height=48 ! pngenc ! filesink location=" + png;
   GstElement* maker = gst_parse_launch(launch.c_str(), nullptr);
-  Run made;
+  PlayResult made;
   play(maker, &made);
   fail_unless(made.eos);
   gst_object_unref(maker);
@@ -251,7 +251,7 @@ GST_START_TEST(test_local_files_sent_as_data_uris) {
   fail_unless(emu->clear_requests());
   input = {{"image_urls", {png}}};
   pipeline = make_pipeline(emu.get(), "veo3-1-quality", "animate", input.dump().c_str(), "fakesink");
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS), "%s", run.message().c_str());
   assert_str(run.message(), "veo3-1-quality accepts only public http(s) URLs in image_urls, so the local file " + png +
@@ -275,7 +275,7 @@ GST_START_TEST(test_every_output_to_multifilesink) {
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   g_object_set(src, "output-index", -1, nullptr);
   gst_object_unref(src);
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   auto files = emu->task_files(src_string(pipeline, "task-id"));
@@ -306,7 +306,7 @@ GST_START_TEST(test_enable_gif_outputs_are_each_reachable) {
     GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
     g_object_set(src, "output-index", index, "idempotency-key", "one-veo-with-gif", nullptr);
     gst_object_unref(src);
-    Run run;
+    PlayResult run;
     play(pipeline, &run, 120, true);
     fail_unless(run.eos, "output %d: no EOS: %s", index, run.message().c_str());
     task_id = src_string(pipeline, "task-id");

@@ -15,7 +15,7 @@
 /* Last: its fail() macro clashes with C++ library headers. */
 #include <gst/check/gstcheck.h>
 
-#include "check-helpers.h"
+#include "assertions.h"
 
 namespace {
 
@@ -62,7 +62,7 @@ GST_START_TEST(test_each_line_names_its_element) {
     gst_object_unref(src);
   }
   gst_debug_add_log_function(collect, nullptr, nullptr);
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   gst_debug_remove_log_function(collect);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());

@@ -20,7 +20,7 @@
 /* Last: its fail() macro clashes with C++ library headers. */
 #include <gst/check/gstcheck.h>
 
-#include "check-helpers.h"
+#include "assertions.h"
 
 
 /* ---- the happy paths ---------------------------------------------------- */
@@ -31,7 +31,7 @@ GST_START_TEST(test_video_decodes_to_eos) {
   GstElement* pipeline = make_pipeline(emu.get(), "veo3-1-quality", "a red car at sunset",
                                        R"({"aspect_ratio":"16:9","resolution":"720p"})",
                                        "decodebin ! video/x-raw ! fakesink name=sink sync=false");
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   fail_unless_equals_int(run.buffers, 8 * 24);
@@ -42,30 +42,6 @@ GST_START_TEST(test_video_decodes_to_eos) {
 }
 GST_END_TEST;
 
-/* Top-level MP4 boxes in file order. */
-static std::vector<std::string> mp4_boxes(const std::string& data) {
-  std::vector<std::string> boxes;
-  size_t pos = 0;
-  while (pos + 8 <= data.size()) {
-    /* Byte by byte: box headers are not aligned. */
-    auto be = [&data](size_t at, int bytes) {
-      guint64 v = 0;
-      for (int i = 0; i < bytes; i++)
-        v = (v << 8) | (guint8)data[at + i];
-      return v;
-    };
-    guint64 size = be(pos, 4);
-    std::string type = data.substr(pos + 4, 4);
-    if (size == 1 && pos + 16 <= data.size())
-      size = be(pos + 8, 8);
-    if (size < 8)
-      break;
-    boxes.push_back(type);
-    pos += size;
-  }
-  return boxes;
-}
-
 GST_START_TEST(test_large_mp4_with_moov_at_end) {
   auto emu = start_emulator();
   /* Over 10 MB, so qtdemux must seek to the moov at the end. */
@@ -73,7 +49,7 @@ GST_START_TEST(test_large_mp4_with_moov_at_end) {
   GstElement* pipeline = make_pipeline(emu.get(), "veo3-1-quality", "a large video",
                                        R"({"resolution":"720p"})",
                                        "decodebin ! video/x-raw ! fakesink name=sink sync=false");
-  Run run;
+  PlayResult run;
   play(pipeline, &run, 180);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   fail_unless_equals_int(run.buffers, 8 * 24);
@@ -95,7 +71,7 @@ GST_START_TEST(test_image_decodes_at_size) {
   GstElement* pipeline = make_pipeline(emu.get(), "gemini-3-1-flash-image-preview", "neon city",
                                        R"({"size":"16:9","resolution":"1K"})",
                                        "decodebin ! video/x-raw ! fakesink name=sink");
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   fail_unless_equals_int(run.buffers, 1);
@@ -114,7 +90,7 @@ GST_START_TEST(test_jpeg_and_webp_images_decode) {
     GstElement* pipeline = make_pipeline(emu.get(), "qwen-image-2-0-pro", "a quiet lake",
                                          R"({"size":"4:3","resolution":"1K"})",
                                          "decodebin ! video/x-raw ! fakesink name=sink");
-    Run run;
+    PlayResult run;
     play(pipeline, &run);
     fail_unless(run.eos, "%s: no EOS: %s", format, run.message().c_str());
     fail_unless_equals_int(run.buffers, 1);
@@ -128,7 +104,7 @@ GST_END_TEST;
 GST_START_TEST(test_bytes_identical_to_served_file) {
   auto emu = start_emulator();
   GstElement* pipeline = make_pipeline(emu.get(), "veo3-1-quality", "bytes", nullptr, "fakesink name=sink");
-  Run run;
+  PlayResult run;
   play(pipeline, &run, 90, true);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   std::string task_id = src_string(pipeline, "task-id");
@@ -155,7 +131,7 @@ GST_START_TEST(test_output_index) {
     /* The same request twice: the second run gets the same task, unpaid. */
     g_object_set(src, "output-index", index, "idempotency-key", "same-two-cats", nullptr);
     gst_object_unref(src);
-    Run run;
+    PlayResult run;
     play(pipeline, &run, 90, true);
     fail_unless(run.eos, "no EOS: %s", run.message().c_str());
     task_id = src_string(pipeline, "task-id");
@@ -175,7 +151,7 @@ GST_START_TEST(test_output_index) {
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   g_object_set(src, "output-index", 2, "idempotency-key", "same-two-cats", nullptr);
   gst_object_unref(src);
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS), "%s",
               run.message().c_str());
@@ -191,7 +167,7 @@ GST_START_TEST(test_request_and_no_key_to_output_host) {
   auto emu = start_emulator();
   GstElement* pipeline = make_pipeline(emu.get(), "veo3-1-quality", "a red car at sunset",
                                        R"({"aspect_ratio":"16:9","resolution":"720p"})", "fakesink name=sink");
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
 
@@ -231,7 +207,7 @@ GST_START_TEST(test_outputs_behind_redirects) {
   fail_unless(emu->add_fault(R"({"route":"task","action":"redirect","hops":2})"));
   GstElement* pipeline = make_pipeline(emu.get(), "gpt-image-2", "redirected", R"({"size":"1:1"})",
                                        "decodebin ! fakesink name=sink");
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   fail_unless_equals_int(run.buffers, 1);
@@ -251,7 +227,7 @@ GST_END_TEST;
 GST_START_TEST(test_bus_messages) {
   auto emu = start_emulator();
   GstElement* pipeline = make_pipeline(emu.get(), "gpt-image-2", "progress", nullptr, "fakesink name=sink");
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   /* START, CONTINUE per status (queued, processing, succeeded), COMPLETE. */
@@ -295,7 +271,7 @@ GST_START_TEST(test_failed_task_message) {
   auto emu = start_emulator();
   fail_unless(emu->add_fault(R"({"route":"task","action":"fail","message":"content policy violation: no cars"})"));
   GstElement* pipeline = make_pipeline(emu.get(), "gpt-image-2", "a car", nullptr, "fakesink name=sink");
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED), "%s", run.message().c_str());
   assert_contains(run.message(), "content policy violation: no cars");
@@ -311,7 +287,7 @@ GST_START_TEST(test_cancelled_task_message) {
   auto emu = start_emulator();
   fail_unless(emu->add_fault(R"({"route":"task","action":"cancel","message":"cancelled by the operator"})"));
   GstElement* pipeline = make_pipeline(emu.get(), "gpt-image-2", "a car", nullptr, "fakesink name=sink");
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED), "%s", run.message().c_str());
   assert_contains(run.message(), "cancelled by the operator");
@@ -327,7 +303,7 @@ GST_START_TEST(test_missing_key_refused_without_request) {
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   g_object_set(src, "api-url", emu->url().c_str(), "model", "gpt-image-2", "prompt", "x", nullptr);
   gst_object_unref(src);
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS), "%s", run.message().c_str());
   assert_contains(run.message(), "MINDVIDEO_API_KEY");
@@ -355,7 +331,7 @@ GST_START_TEST(test_bad_settings_refused_without_request) {
     g_object_set(src, "api-url", emu->url().c_str(), "api-key", API_KEY, "model", c.model, "prompt", c.prompt,
                  "input", c.input, nullptr);
     gst_object_unref(src);
-    Run run;
+    PlayResult run;
     play(pipeline, &run);
     fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS), "%s",
                 run.message().c_str());
@@ -385,7 +361,7 @@ GST_START_TEST(test_http_errors_map_to_clear_errors) {
   for (const Case& c : cases) {
     fail_unless(emu->add_fault(c.fault));
     GstElement* pipeline = make_pipeline(emu.get(), "gpt-image-2", "errors", nullptr, "fakesink name=sink");
-    Run run;
+    PlayResult run;
     play(pipeline, &run);
     fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, c.code), "%s: %s", c.fault, run.message().c_str());
     assert_contains(run.message(), c.expect);
@@ -399,7 +375,7 @@ GST_START_TEST(test_http_errors_map_to_clear_errors) {
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   g_object_set(src, "api-key", "mv_wrong_key", nullptr);
   gst_object_unref(src);
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED), "%s",
               run.message().c_str());
@@ -417,7 +393,7 @@ GST_START_TEST(test_conflict_and_rejection) {
     GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
     g_object_set(src, "idempotency-key", "reused-key", nullptr);
     gst_object_unref(src);
-    Run run;
+    PlayResult run;
     play(pipeline, &run);
     if (g_str_equal(prompt, "first")) {
       fail_unless(run.eos, "no EOS: %s", run.message().c_str());
@@ -434,7 +410,7 @@ GST_START_TEST(test_conflict_and_rejection) {
   fail_unless(emu->add_fault(R"({"route":"submit","action":"status","status":422,"message":"n must be at most 4"})"));
   GstElement* pipeline = make_pipeline(emu.get(), "gemini-3-1-flash-image-preview", "too many", R"({"n":2})",
                                        "fakesink name=sink");
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS), "%s", run.message().c_str());
   assert_contains(run.message(), "HTTP 422");
@@ -459,7 +435,7 @@ GST_START_TEST(test_unreachable_api) {
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   g_object_set(src, "api-url", url.c_str(), "api-key", API_KEY, "model", "gpt-image-2", "prompt", "x", nullptr);
   gst_object_unref(src);
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ), "%s", run.message().c_str());
   assert_contains(run.message(), "Could not reach the MindVideo API at " + url);
@@ -483,7 +459,7 @@ GST_START_TEST(test_transient_errors_are_retried_without_double_charge) {
       {"route":"submit","action":"status","status":503,"retry_after":"0"},
       {"route":"poll","action":"status","status":502,"count":2}]})"));
   GstElement* pipeline = make_pipeline(emu.get(), "gpt-image-2", "retry me", nullptr, "decodebin ! fakesink name=sink");
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   fail_unless_equals_int(run.buffers, 1);
@@ -512,7 +488,7 @@ GST_START_TEST(test_resume_by_key_and_attach_by_task_id) {
     GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
     g_object_set(src, "idempotency-key", "resume-key-1", nullptr);
     gst_object_unref(src);
-    Run run;
+    PlayResult run;
     play(pipeline, &run);
     fail_unless(run.eos, "no EOS: %s", run.message().c_str());
     if (round == 0)
@@ -529,7 +505,7 @@ GST_START_TEST(test_resume_by_key_and_attach_by_task_id) {
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   g_object_set(src, "api-url", emu->url().c_str(), "api-key", API_KEY, "task-id", task_id.c_str(), nullptr);
   gst_object_unref(src);
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   fail_unless_equals_int(run.buffers, 1);
@@ -551,7 +527,7 @@ GST_START_TEST(test_restart_reuses_the_task) {
   std::string key = src_string(pipeline, "idempotency-key");
   std::string task_id = src_string(pipeline, "task-id");
   gst_element_set_state(pipeline, GST_STATE_READY);
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   /* The same request: the same key, the same task, one charge. */
@@ -561,7 +537,7 @@ GST_START_TEST(test_restart_reuses_the_task) {
 
   /* A different request gets a key of its own. */
   g_object_set(src, "prompt", "twice", nullptr);
-  Run second;
+  PlayResult second;
   play(pipeline, &second);
   fail_unless(second.eos, "no EOS: %s", second.message().c_str());
   fail_if(src_string(pipeline, "idempotency-key") == key);
@@ -578,7 +554,7 @@ GST_START_TEST(test_download_resumes_on_a_host_without_range) {
       {"route":"download","action":"truncate","bytes":100000,"method":"GET"},
       {"route":"download","action":"ignore_range","method":"GET"}]})"));
   GstElement* pipeline = make_pipeline(emu.get(), "veo3-1-quality", "resume", nullptr, "fakesink name=sink");
-  Run run;
+  PlayResult run;
   play(pipeline, &run, 90, true);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   auto files = emu->task_files(src_string(pipeline, "task-id"));
@@ -598,7 +574,7 @@ GST_START_TEST(test_large_mp4_without_content_length) {
   fail_unless(emu->add_fault(R"({"route":"download","action":"no_length","method":"GET"})"));
   GstElement* pipeline = make_pipeline(emu.get(), "veo3-1-quality", "no length", R"({"resolution":"720p"})",
                                        "decodebin ! video/x-raw ! fakesink name=sink sync=false");
-  Run run;
+  PlayResult run;
   play(pipeline, &run, 180);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   fail_unless_equals_int(run.buffers, 8 * 24);
@@ -616,7 +592,7 @@ GST_START_TEST(test_download_error_names_the_task) {
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   g_object_set(src, "retries", 1, nullptr);
   gst_object_unref(src);
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(run.error != nullptr, "no error");
   fail_unless(run.error->domain == GST_RESOURCE_ERROR, "%s", run.message().c_str());
@@ -646,7 +622,7 @@ GST_START_TEST(test_attach_names_no_key) {
   g_object_set(src, "api-url", emu->url().c_str(), "api-key", API_KEY, "task-id", task_id.c_str(),
                "poll-interval", 100, nullptr);
   gst_object_unref(src);
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED), "%s", run.message().c_str());
   assert_contains(run.message(), "did not finish within the timeout of 1 s");
@@ -739,7 +715,7 @@ GST_START_TEST(test_null_while_submitting) {
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   g_object_set(src, "request-timeout", 60, nullptr);
   gst_object_unref(src);
-  Emulator* e = emu.get();
+  EmulatorProcess* e = emu.get();
   gint64 elapsed = null_after(pipeline, [e](GstElement*) {
     auto log = request_log(e);
     return count_requests(log, "api", "POST") == 1;

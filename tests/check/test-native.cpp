@@ -17,12 +17,12 @@
 /* Last: its fail() macro clashes with C++ library headers. */
 #include <gst/check/gstcheck.h>
 
-#include "check-helpers.h"
+#include "assertions.h"
 
 namespace {
 
 /* The URI path takes the key and URL from the environment only. */
-void use_emulator_env(Emulator* emu) {
+void use_emulator_env(EmulatorProcess* emu) {
   g_setenv("MINDVIDEO_API_URL", emu->url().c_str(), TRUE);
   g_setenv("MINDVIDEO_API_KEY", API_KEY, TRUE);
 }
@@ -93,7 +93,7 @@ GST_START_TEST(test_uridecodebin_by_uri) {
       "! video/x-raw ! fakesink name=sink",
       nullptr);
   fail_unless(pipeline != nullptr);
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   fail_unless_equals_int(run.buffers, 1);
@@ -122,7 +122,7 @@ GST_START_TEST(test_playbin_by_uri) {
                     },
                     &frames, nullptr);
   gst_object_unref(pad);
-  Run run;
+  PlayResult run;
   play(playbin, &run, 120);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   fail_unless_equals_int(frames, 8 * 24);
@@ -180,7 +180,7 @@ GST_START_TEST(test_tags_before_the_first_buffer) {
   Tags tags;
   gst_pad_add_probe(pad, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
                     watch_tags, &tags, nullptr);
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   fail_unless(tags.first_tags != nullptr, "no tag event");
@@ -204,7 +204,7 @@ GST_START_TEST(test_task_message_fields) {
   auto emu = start_emulator();
   GstElement* pipeline = make_pipeline(emu.get(), "gemini-3-1-flash-image-preview", "two", R"({"n":2})",
                                        "fakesink name=sink");
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   fail_unless(run.task_messages.size() >= 3);
@@ -245,11 +245,11 @@ static guint64 session_of(GstElement* pipeline) {
 GST_START_TEST(test_one_session_for_all_keys_and_urls) {
   /* Two services with different keys, four elements at once. */
   auto first = start_emulator();
-  auto second = Emulator::start({"--key", "mv_second_key", "--queued-ms", "100", "--processing-ms", "300"});
+  auto second = EmulatorProcess::start({"--key", "mv_second_key", "--queued-ms", "100", "--processing-ms", "300"});
   fail_unless(second != nullptr);
   std::vector<GstElement*> pipelines;
   for (int i = 0; i < 4; i++) {
-    Emulator* emu = i % 2 ? second.get() : first.get();
+    EmulatorProcess* emu = i % 2 ? second.get() : first.get();
     std::string prompt = "shared " + std::to_string(i);
     GstElement* p = make_pipeline(emu, "gpt-image-2", prompt.c_str(), nullptr, "fakesink name=sink");
     if (i % 2) {

@@ -22,14 +22,14 @@
 /* Last: its fail() macro clashes with C++ library headers. */
 #include <gst/check/gstcheck.h>
 
-#include "check-helpers.h"
+#include "assertions.h"
 
 using nlohmann::json;
 
 namespace {
 
 /* An image task through decodebin, with quick polls; `props` tune the src. */
-GstElement* image_pipeline(Emulator* emu, const char* prompt = "reliable",
+GstElement* image_pipeline(EmulatorProcess* emu, const char* prompt = "reliable",
                            const char* rest = "decodebin ! fakesink name=sink") {
   return make_pipeline(emu, "gpt-image-2", prompt, R"({"size":"1:1"})", rest);
 }
@@ -44,7 +44,7 @@ void set_src(GstElement* pipeline, const char* first, ...) {
 }
 
 /* Plays an image task with `faults` injected; returns with the run done. */
-void run_with(Emulator* emu, const char* faults, Run* run, GstElement** out = nullptr) {
+void run_with(EmulatorProcess* emu, const char* faults, PlayResult* run, GstElement** out = nullptr) {
   if (faults)
     fail_unless(emu->add_fault(faults), "fault rejected: %s", faults);
   GstElement* pipeline = image_pipeline(emu);
@@ -56,7 +56,7 @@ void run_with(Emulator* emu, const char* faults, Run* run, GstElement** out = nu
 }
 
 /* The whole task bytes, to compare with the served file. */
-std::string served_file(Emulator* emu, GstElement* pipeline, size_t index = 0) {
+std::string served_file(EmulatorProcess* emu, GstElement* pipeline, size_t index = 0) {
   auto files = emu->task_files(src_string(pipeline, "task-id"));
   fail_unless(files.size() > index, "no file %zu", index);
   return read_file(files[index]);
@@ -77,7 +77,7 @@ GST_START_TEST(test_submit_rate_limited_and_unavailable) {
       {"route":"submit","action":"status","status":429,"retry_after":"1"},
       {"route":"submit","action":"status","status":429,"retry_after":")") + date + R"("},
       {"route":"submit","action":"status","status":503}]})";
-  Run run;
+  PlayResult run;
   GstElement* pipeline = nullptr;
   run_with(emu.get(), rules.c_str(), &run, &pipeline);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
@@ -95,7 +95,7 @@ GST_START_TEST(test_submit_hang_times_out_and_retries) {
   fail_unless(emu->add_fault(R"({"route":"submit","action":"hang","after_processing":true})"));
   GstElement* pipeline = image_pipeline(emu.get());
   set_src(pipeline, "request-timeout", 2, nullptr);
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   fail_unless_equals_int(emu->ledger_count(), 1);
@@ -109,7 +109,7 @@ GST_START_TEST(test_submit_keeps_failing) {
   fail_unless(emu->add_fault(R"({"route":"submit","action":"status","status":500,"count":-1})"));
   GstElement* pipeline = image_pipeline(emu.get());
   set_src(pipeline, "retries", 2, nullptr);
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ), "%s", run.message().c_str());
   assert_contains(run.message(), "HTTP 500");
@@ -128,7 +128,7 @@ GST_START_TEST(test_submit_answers_that_are_not_tasks) {
   fail_unless(emu->add_fault(R"({"rules":[
       {"route":"submit","action":"body","status":201,"body":"{\"status\":\"queued\"}","after_processing":true},
       {"route":"submit","action":"body","status":200,"body":"<html>gateway</html>","content_type":"text/html"}]})"));
-  Run run;
+  PlayResult run;
   GstElement* pipeline = nullptr;
   run_with(emu.get(), nullptr, &run, &pipeline);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
@@ -151,7 +151,7 @@ GST_START_TEST(test_poll_faults_do_not_fail_the_task) {
       {"route":"poll","action":"body","body":"[1,2,3]"},
       {"route":"poll","action":"body","body":"x","repeat":6000000},
       {"route":"poll","action":"delay","ms":300}]})"));
-  Run run;
+  PlayResult run;
   GstElement* pipeline = nullptr;
   run_with(emu.get(), nullptr, &run, &pipeline);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
@@ -170,7 +170,7 @@ GST_START_TEST(test_unknown_statuses_and_wrong_types_are_waited_out) {
   fail_unless(emu->add_fault(R"({"rules":[
       {"route":"poll","action":"body","body":"{\"task_id\":\"t\",\"status\":\"rendering\",\"cost_estimate\":\"n/a\"}"},
       {"route":"poll","action":"body","body":"{\"task_id\":\"t\",\"status\":7,\"output\":\"none\"}"}]})"));
-  Run run;
+  PlayResult run;
   GstElement* pipeline = nullptr;
   run_with(emu.get(), nullptr, &run, &pipeline);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
@@ -184,7 +184,7 @@ GST_START_TEST(test_deadline_names_task_and_key) {
   fail_unless(emu->add_fault(R"({"route":"task","action":"hang"})"));
   GstElement* pipeline = image_pipeline(emu.get());
   set_src(pipeline, "timeout", 2, "idempotency-key", "deadline-key-1", nullptr);
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED), "%s", run.message().c_str());
   std::string task_id = src_string(pipeline, "task-id");
@@ -200,7 +200,7 @@ GST_START_TEST(test_lasting_poll_failure_warns_then_deadline) {
   fail_unless(emu->add_fault(R"({"route":"poll","action":"status","status":502,"count":-1})"));
   GstElement* pipeline = image_pipeline(emu.get());
   set_src(pipeline, "timeout", 4, "retries", 1, nullptr);
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   /* The failures never failed the task; the deadline did, after a warning. */
   fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED), "%s", run.message().c_str());
@@ -217,7 +217,7 @@ GST_START_TEST(test_truncated_download_resumes_with_range) {
   auto emu = start_emulator();
   fail_unless(emu->add_fault(R"({"route":"download","action":"truncate","bytes":50000,"method":"GET"})"));
   GstElement* pipeline = image_pipeline(emu.get(), "resume", "fakesink name=sink");
-  Run run;
+  PlayResult run;
   play(pipeline, &run, 90, true);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
   fail_unless(run.data == served_file(emu.get(), pipeline), "the resumed output differs from the served file");
@@ -240,7 +240,7 @@ GST_START_TEST(test_short_file_is_never_success) {
       {"route":"download","action":"truncate","bytes":0,"method":"GET","count":-1}]})"));
   GstElement* pipeline = image_pipeline(emu.get(), "short", "fakesink name=sink");
   set_src(pipeline, "retries", 2, nullptr);
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_if(run.eos, "a truncated download ended as a success");
   fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ), "%s", run.message().c_str());
@@ -251,7 +251,7 @@ GST_END_TEST;
 
 GST_START_TEST(test_download_cut_and_unavailable_are_retried) {
   auto emu = start_emulator();
-  Run run;
+  PlayResult run;
   GstElement* pipeline = nullptr;
   run_with(emu.get(), R"({"rules":[
       {"route":"download","action":"cut","method":"GET"},
@@ -267,7 +267,7 @@ GST_END_TEST;
 GST_START_TEST(test_expired_url_is_read_again_once) {
   auto emu = start_emulator();
   /* Expired once, re-signed: one fresh read of the task gives a new URL. */
-  Run run;
+  PlayResult run;
   GstElement* pipeline = nullptr;
   run_with(emu.get(), R"({"route":"download","action":"expire","status":403,"resign":true,"method":"GET"})", &run,
            &pipeline);
@@ -277,7 +277,7 @@ GST_START_TEST(test_expired_url_is_read_again_once) {
   gst_object_unref(pipeline);
 
   /* Gone for good: one fresh read, then a clear error. */
-  Run gone;
+  PlayResult gone;
   run_with(emu.get(), R"({"route":"download","action":"expire","count":-1,"method":"GET"})", &gone);
   fail_unless(g_error_matches(gone.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND), "%s",
               gone.message().c_str());
@@ -292,7 +292,7 @@ GST_START_TEST(test_max_size) {
       fail_unless(emu->add_fault(fault));
     GstElement* pipeline = image_pipeline(emu.get(), "too big", "fakesink name=sink");
     set_src(pipeline, "max-size", (guint64)1000, nullptr);
-    Run run;
+    PlayResult run;
     play(pipeline, &run);
     fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED), "%s", run.message().c_str());
     assert_contains(run.message(), "above max-size (1000 bytes); raise max-size to accept it");
@@ -311,7 +311,7 @@ GST_START_TEST(test_content_type_is_sniffed) {
     std::string rule = std::string(R"({"route":"download","action":"content_type","value":")") + type + "\"}";
     fail_unless(emu->add_fault(rule));
     GstElement* pipeline = image_pipeline(emu.get(), "sniffed", "decodebin ! video/x-raw ! fakesink name=sink");
-    Run run;
+    PlayResult run;
     play(pipeline, &run);
     fail_unless(run.eos, "'%s': no EOS: %s", type, run.message().c_str());
     fail_unless_equals_int(run.buffers, 1);
@@ -326,7 +326,7 @@ GST_START_TEST(test_non_http_output_urls_refused) {
   auto emu = start_emulator();
   for (const char* url : {"file:///etc/passwd", "ftp://127.0.0.1/out.png"}) {
     std::string rule = std::string(R"({"route":"task","action":"output_url","url":")") + url + "\"}";
-    Run run;
+    PlayResult run;
     run_with(emu.get(), rule.c_str(), &run);
     fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED), "%s", run.message().c_str());
     assert_contains(run.message(), std::string("not http(s); refusing it: ") + url);
@@ -340,7 +340,7 @@ GST_START_TEST(test_plain_http_to_remote_host_refused) {
   GstElement* pipeline = gst_parse_launch("mindvideosrc name=src ! fakesink", nullptr);
   set_src(pipeline, "api-url", "http://192.0.2.1:8080", "api-key", API_KEY, "model", "gpt-image-2", "prompt", "p",
           nullptr);
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS), "%s", run.message().c_str());
   assert_contains(run.message(), "Refusing to send the API key over plain http:// to http://192.0.2.1:8080");
@@ -351,7 +351,7 @@ GST_START_TEST(test_plain_http_to_remote_host_refused) {
   local.replace(local.find("127.0.0.1"), 9, "localhost");
   pipeline = image_pipeline(emu.get());
   set_src(pipeline, "api-url", local.c_str(), nullptr);
-  Run ok;
+  PlayResult ok;
   play(pipeline, &ok);
   fail_unless(ok.eos, "no EOS: %s", ok.message().c_str());
   gst_object_unref(pipeline);
@@ -363,7 +363,7 @@ GST_START_TEST(test_tls_certificates_are_verified) {
   auto emu = start_emulator({"--tls-cert", data + "/tls-selfsigned.pem", "--tls-key", data + "/tls-selfsigned.key"});
   fail_unless(g_str_has_prefix(emu->url().c_str(), "https://"), "%s", emu->url().c_str());
   GstElement* pipeline = image_pipeline(emu.get());
-  Run run;
+  PlayResult run;
   play(pipeline, &run);
   /* A self-signed certificate: refused, not retried, no key sent. */
   fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ), "%s", run.message().c_str());
@@ -414,7 +414,7 @@ GST_START_TEST(test_key_never_in_logs_messages_or_errors) {
     GstElement* pipeline = image_pipeline(emu.get());
     GstBus* bus = gst_element_get_bus(pipeline);
     gst_bus_set_sync_handler(bus, watch_bus, &watch, nullptr);
-    Run run;
+    PlayResult run;
     play(pipeline, &run);
     gst_bus_set_sync_handler(bus, nullptr, nullptr, nullptr);
     gst_object_unref(bus);

@@ -21,7 +21,7 @@
 /* Last: its fail() macro clashes with C++ library headers. */
 #include <gst/check/gstcheck.h>
 
-#include "check-helpers.h"
+#include "assertions.h"
 
 namespace {
 
@@ -70,7 +70,7 @@ class Recorder final : public mv::RunObserver {
   std::atomic<bool> ready_{false};
 };
 
-mv::RunSettings settings_for(Emulator* emu, const char* model, const char* prompt, const char* input = "") {
+mv::RunSettings settings_for(EmulatorProcess* emu, const char* model, const char* prompt, const char* input = "") {
   mv::RunSettings s;
   s.job.log_id = "run-test";
   s.job.api_url = emu->url();

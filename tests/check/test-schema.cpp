@@ -20,7 +20,7 @@
 /* Last: its fail() macro clashes with C++ library headers. */
 #include <gst/check/gstcheck.h>
 
-#include "check-helpers.h"
+#include "assertions.h"
 
 static std::unique_ptr<mv::ModelSchema> load(const char* model) {
   std::string path = mv::find_schema_file(model, mv::schema_search_path());

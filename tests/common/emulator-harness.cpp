@@ -54,7 +54,7 @@ struct Waited {
 
 }  // namespace
 
-std::unique_ptr<Emulator> Emulator::start(const std::vector<std::string>& extra_args) {
+std::unique_ptr<EmulatorProcess> EmulatorProcess::start(const std::vector<std::string>& extra_args) {
   const char* env = g_getenv("MINDVIDEO_EMULATOR");
   std::string program = env && *env ? env : MINDVIDEO_EMULATOR_PATH;
   std::vector<const char*> argv = {program.c_str(), "--port", "0", "--quiet"};
@@ -65,7 +65,7 @@ std::unique_ptr<Emulator> Emulator::start(const std::vector<std::string>& extra_
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_subprocess_launcher_set_child_setup(launcher, child_setup, nullptr, nullptr);
   g_autoptr(GError) error = nullptr;
-  std::unique_ptr<Emulator> emu(new Emulator());
+  std::unique_ptr<EmulatorProcess> emu(new EmulatorProcess());
   emu->process_ = g_subprocess_launcher_spawnv(launcher, argv.data(), &error);
   if (!emu->process_) {
     g_printerr("emulator-harness: cannot start %s: %s\n", program.c_str(), error->message);
@@ -129,7 +129,7 @@ std::unique_ptr<Emulator> Emulator::start(const std::vector<std::string>& extra_
   return emu;
 }
 
-Emulator::~Emulator() {
+EmulatorProcess::~EmulatorProcess() {
   g_clear_object(&session_);
   if (!process_)
     return;
@@ -154,8 +154,8 @@ Emulator::~Emulator() {
   g_clear_object(&process_);
 }
 
-bool Emulator::send(const char* method, const std::string& path, const std::string& body, guint* status,
-                    GBytes** response) {
+bool EmulatorProcess::send(const char* method, const std::string& path, const std::string& body, guint* status,
+                           GBytes** response) {
   if (status)
     *status = 0;
   std::string uri = url_ + path;
@@ -184,7 +184,7 @@ bool Emulator::send(const char* method, const std::string& path, const std::stri
   return code >= 200 && code < 300;
 }
 
-JsonNode* Emulator::get_json(const std::string& path) {
+JsonNode* EmulatorProcess::get_json(const std::string& path) {
   GBytes* raw = nullptr;
   if (!send("GET", path, "", nullptr, &raw)) {
     if (raw)
@@ -203,7 +203,7 @@ JsonNode* Emulator::get_json(const std::string& path) {
   return json_node_copy(json_parser_get_root(parser));
 }
 
-bool Emulator::post_json(const std::string& path, const std::string& body, guint* status) {
+bool EmulatorProcess::post_json(const std::string& path, const std::string& body, guint* status) {
   guint code = 0;
   GBytes* raw = nullptr;
   bool ok = send("POST", path, body.empty() ? "{}" : body, &code, &raw);
@@ -219,15 +219,15 @@ bool Emulator::post_json(const std::string& path, const std::string& body, guint
   return ok;
 }
 
-bool Emulator::del(const std::string& path) {
+bool EmulatorProcess::del(const std::string& path) {
   return send("DELETE", path, "", nullptr, nullptr);
 }
 
-bool Emulator::add_fault(const std::string& rule_json) {
+bool EmulatorProcess::add_fault(const std::string& rule_json) {
   return post_json("/_emulator/faults", rule_json);
 }
 
-std::string Emulator::cdn_url() {
+std::string EmulatorProcess::cdn_url() {
   g_autoptr(JsonNode) info = get_json("/_emulator/info");
   if (!info || !JSON_NODE_HOLDS_OBJECT(info))
     return "";
@@ -235,7 +235,7 @@ std::string Emulator::cdn_url() {
   return cdn ? cdn : "";
 }
 
-int Emulator::ledger_count(const std::string& idempotency_key) {
+int EmulatorProcess::ledger_count(const std::string& idempotency_key) {
   std::string path = "/_emulator/ledger";
   if (!idempotency_key.empty()) {
     g_autofree gchar* escaped = g_uri_escape_string(idempotency_key.c_str(), nullptr, FALSE);
@@ -247,16 +247,16 @@ int Emulator::ledger_count(const std::string& idempotency_key) {
   return (int)json_object_get_int_member_with_default(json_node_get_object(ledger), "count", -1);
 }
 
-JsonNode* Emulator::requests() {
+JsonNode* EmulatorProcess::requests() {
   return get_json("/_emulator/requests");
 }
 
-JsonNode* Emulator::task(const std::string& task_id) {
+JsonNode* EmulatorProcess::task(const std::string& task_id) {
   g_autofree gchar* escaped = g_uri_escape_string(task_id.c_str(), nullptr, FALSE);
   return get_json(std::string("/_emulator/tasks/") + escaped);
 }
 
-std::vector<std::string> Emulator::task_files(const std::string& task_id) {
+std::vector<std::string> EmulatorProcess::task_files(const std::string& task_id) {
   std::vector<std::string> files;
   g_autoptr(JsonNode) node = task(task_id);
   if (!node || !JSON_NODE_HOLDS_OBJECT(node))

@@ -3,9 +3,10 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Runs a private mindvideo-emulator process for a test and talks to its
- * /_emulator/ control endpoints.
+ * /_emulator/ control endpoints. (The emulator's own server class, inside
+ * that process, is `Emulator` in tests/emulator/emulator.h.)
  *
- *   auto emu = Emulator::start({"--processing-ms", "200"});
+ *   auto emu = EmulatorProcess::start({"--processing-ms", "200"});
  *   g_object_set(src, "api-url", emu->url().c_str(), ...);
  *   emu->add_fault(R"({"route":"submit","action":"status","status":503})");
  *   fail_unless_equals_int(emu->ledger_count(), 1);
@@ -20,7 +21,7 @@
 #include <string>
 #include <vector>
 
-class Emulator {
+class EmulatorProcess {
  public:
   /* Spawns $MINDVIDEO_EMULATOR (fallback: the emulator built with this
    * harness) with --port 0 --quiet plus `extra_args`, and waits (at most
@@ -28,11 +29,11 @@ class Emulator {
    * never outlives the test. With "--tls-cert FILE" among the arguments the
    * API is HTTPS and the harness's own calls trust that certificate.
    * Returns nullptr after g_printerr on failure. */
-  static std::unique_ptr<Emulator> start(const std::vector<std::string>& extra_args = {});
+  static std::unique_ptr<EmulatorProcess> start(const std::vector<std::string>& extra_args = {});
   /* SIGTERM, then a bounded wait, then SIGKILL if needed. */
-  ~Emulator();
-  Emulator(const Emulator&) = delete;
-  Emulator& operator=(const Emulator&) = delete;
+  ~EmulatorProcess();
+  EmulatorProcess(const EmulatorProcess&) = delete;
+  EmulatorProcess& operator=(const EmulatorProcess&) = delete;
 
   /* API base URL, e.g. "http://127.0.0.1:41234" (https:// with --tls-cert). */
   const std::string& url() const { return url_; }
@@ -67,7 +68,7 @@ class Emulator {
   GSubprocess* process() const { return process_; }
 
  private:
-  Emulator() = default;
+  EmulatorProcess() = default;
   bool send(const char* method, const std::string& path, const std::string& body, guint* status, GBytes** response);
 
   GSubprocess* process_ = nullptr;

@@ -27,10 +27,10 @@ namespace {
 
 const char kKey[] = "mv_test_key";
 
-std::unique_ptr<Emulator> start_emulator(std::vector<std::string> extra = {}) {
+std::unique_ptr<EmulatorProcess> start_emulator(std::vector<std::string> extra = {}) {
   std::vector<std::string> args = {"--queued-ms", "50", "--processing-ms", "100", "--fps", "8"};
   args.insert(args.end(), extra.begin(), extra.end());
-  auto emu = Emulator::start(args);
+  auto emu = EmulatorProcess::start(args);
   fail_unless(emu != nullptr, "emulator did not start");
   return emu;
 }
@@ -103,7 +103,7 @@ std::string str(JsonObject* o, const char* name) {
 }
 
 /* Submits a short video task, waits for it, returns its MP4 URL and local path. */
-void video_task(Emulator& emu, double duration, std::string* url, std::string* path) {
+void video_task(EmulatorProcess& emu, double duration, std::string* url, std::string* path) {
   g_autofree gchar* idem = g_uuid_string_random();
   g_autofree gchar* body =
       g_strdup_printf(R"({"model":"veo3-1-fast","input":{"prompt":"ranges","duration":%g}})", duration);
