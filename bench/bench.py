@@ -40,6 +40,10 @@ PLANS = {
         latency_samples=40, latency_min_ms=1000, latency_max_ms=4000,
         polling_seconds=60,
         concurrency=64, concurrency_size=16 * MiB, concurrency_processing_ms=2000,
+        # Progressive playback (issue #12): an 8 s 1080p H.264 MP4 of at least
+        # 14 MB (15 Mbit/s), behind nginx limit_rate 4m (first frame) and 2m (seek).
+        video_width=1920, video_height=1080, video_fps=30, video_seconds=8, video_kbps=15000,
+        video_min_bytes=14_000_000, playback_runs=5, playback_warmup=True,
     ),
     "smoke": dict(
         throughput_size=4 * MiB, throughput_runs=2, raw_runs=1,
@@ -47,6 +51,8 @@ PLANS = {
         latency_samples=3, latency_min_ms=1000, latency_max_ms=2000,
         polling_seconds=5,
         concurrency=8, concurrency_size=1 * MiB, concurrency_processing_ms=1000,
+        video_width=320, video_height=240, video_fps=30, video_seconds=2, video_kbps=2000,
+        video_min_bytes=100_000, playback_runs=1, playback_warmup=False,
     ),
 }
 
@@ -55,6 +61,12 @@ PLANS = {
 # context; the targets are against souphttpsrc and curl -o /dev/null.
 TOOLS = ["mindvideosrc", "souphttpsrc", "curl", "curl-file"]
 ELEMENTS = ["mindvideosrc", "souphttpsrc"]  # GStreamer runs: CPU time and peak RSS are ours to report
+# Progressive playback: `<source> ! decodebin ! fakesink`; "downloadbuffer" is
+# `uridecodebin download=true` (souphttpsrc ! downloadbuffer ! decodebin).
+PLAYERS = ["mindvideosrc", "souphttpsrc", "downloadbuffer"]
+# nginx locations that throttle each response (limit_rate; nginx's "m" is MiB/s).
+RATES = {"first_frame": "4m", "seek": "2m"}
+SEEK_FRACTION = 0.75
 
 # An MP4 `ftyp` box (isom) and an empty `free` box: the test files start like
 # the MP4s the API returns, so typefinding stops at video/quicktime. Pure
@@ -127,7 +139,7 @@ class Bench:
         self.args = args
         self.smoke = args.smoke
         self.plan = dict(PLANS["smoke" if args.smoke else "full"])
-        for key in ("throughput_runs", "latency_samples", "polling_seconds", "concurrency"):
+        for key in ("throughput_runs", "latency_samples", "polling_seconds", "concurrency", "playback_runs"):
             value = getattr(args, key)
             if value is not None:
                 self.plan[key] = value
@@ -138,7 +150,8 @@ class Bench:
         self.bench_exe = args.bench_exe or os.path.join(build, "bench", "mindvideo-bench")
         self.emulator_exe = (args.emulator or os.environ.get("MINDVIDEO_EMULATOR")
                              or os.path.join(build, "tests", "emulator", "mindvideo-emulator"))
-        self.out_dir = os.path.abspath(args.out_dir or (os.path.join(build, "bench") if self.smoke else SRC_DIR))
+        self.out_dir = os.path.abspath(args.out_dir or (os.path.join(build, "bench") if self.smoke or args.playback_only
+                                                        else SRC_DIR))
         env = dict(os.environ)
         if not env.get("GST_PLUGIN_PATH_1_0") and not env.get("GST_PLUGIN_PATH"):
             env["GST_PLUGIN_PATH"] = os.path.join(build, "gst")
@@ -220,7 +233,42 @@ class Bench:
         self.raw_file = f"raw-{size}.bin"
         with open(os.path.join(www, self.raw_file), "wb") as f:
             subprocess.run(["head", "-c", str(size), "/dev/urandom"], stdout=f, check=True, env=self.tool_env)
+        self.make_videos(www)
         return www
+
+    def make_videos(self, www):
+        """The progressive playback files: one H.264 encode (x264enc, moving
+        SMPTE bars with a timestamp) muxed by mp4mux with the moov at the end
+        (its default, like the API's videos), then remuxed with
+        faststart=true (moov first; same samples)."""
+        p = self.plan
+        frames = p["video_seconds"] * p["video_fps"]
+        self.video_duration_s = p["video_seconds"]
+        self.videos = {"moov-last": "video-moov-last.mp4", "faststart": "video-faststart.mp4"}
+        last = os.path.join(www, self.videos["moov-last"])
+        fast = os.path.join(www, self.videos["faststart"])
+        gst_launch = shutil.which("gst-launch-1.0") or "gst-launch-1.0"
+        log(f"encoding a {p['video_seconds']} s {p['video_width']}x{p['video_height']} H.264 MP4 "
+            f"at {p['video_kbps']} kbit/s")
+        t0 = time.monotonic()
+        encode = [gst_launch, "-q", "videotestsrc", "pattern=smpte", "horizontal-speed=6", f"num-buffers={frames}", "!",
+                  f"video/x-raw,width={p['video_width']},height={p['video_height']},framerate={p['video_fps']}/1",
+                  "!", "timeoverlay", "font-desc=Sans 40", "!", "videoconvert", "!", "video/x-raw,format=I420", "!",
+                  "x264enc", "speed-preset=ultrafast", f"bitrate={p['video_kbps']}", f"key-int-max={p['video_fps']}",
+                  "!", "h264parse", "!", "mp4mux", "!", "filesink", f"location={last}"]
+        remux = [gst_launch, "-q", "filesrc", f"location={last}", "!", "qtdemux", "!", "h264parse", "!", "mp4mux",
+                 "faststart=true", f"faststart-file={fast}.tmp", "!", "filesink", f"location={fast}"]
+        for cmd in (encode, remux):
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=self.env, timeout=600)
+            if proc.returncode != 0:
+                sys.exit(f"bench: {' '.join(cmd[:3])}... failed: {proc.stderr.strip()[-1000:]}")
+        self.video_encode_s = time.monotonic() - t0
+        self.video_bytes = {k: os.path.getsize(os.path.join(www, v)) for k, v in self.videos.items()}
+        for kind, size in self.video_bytes.items():
+            self.check(size >= p["video_min_bytes"], f"{kind} video: {size} bytes, expected at least "
+                                                      f"{p['video_min_bytes']}")
+        log(f"  {self.video_bytes['moov-last'] / 1e6:.1f} MB (moov last), {self.video_bytes['faststart'] / 1e6:.1f} MB "
+            f"(faststart) in {self.video_encode_s:.1f} s")
 
     def start_nginx(self, www):
         nginx = shutil.which("nginx", path=self.path_with_sbin())
@@ -256,6 +304,9 @@ http {{
         listen 127.0.0.1:{port};
         root {www};
         location / {{ }}
+        # Progressive playback: each response throttled (per connection).
+        location /rate4/ {{ alias {www}/; limit_rate 4m; }}
+        location /rate2/ {{ alias {www}/; limit_rate 2m; }}
     }}
 }}
 """)
@@ -297,6 +348,10 @@ http {{
 
     def raw_url(self):
         return f"{self.nginx_url}/{self.raw_file}"
+
+    def video_url(self, measure):
+        kind = "moov-last" if measure == "first_frame" else "faststart"
+        return f"{self.nginx_url}/rate{RATES[measure][:-1]}/{self.videos[kind]}"
 
     # ---- measurements ----
 
@@ -462,6 +517,51 @@ http {{
             log(f"  {res.get('completed')}/{count} completed, CPU {fmt(res.get('cpu_s', 0), 2)} s, "
                 f"peak RSS {fmt(res.get('peak_rss_kib', 0) / 1024)} MiB")
 
+    def playback_run(self, player, measure):
+        extra = ["--element", player, "--url", self.video_url(measure), "--timeout", 120]
+        if measure == "seek":
+            extra += ["--seek", SEEK_FRACTION, "--duration-s", self.video_duration_s]
+        status, lines = self.bench("playback", *extra, timeout=180)
+        res = lines[-1] if lines else {"ok": False, "error": f"exit {status}, no result"}
+        return res
+
+    def playback(self):
+        """First frame of a moov-at-end MP4 at 4 MiB/s, and a seek ahead in a
+        faststart MP4 at 2 MiB/s, for the three players in alternating rounds."""
+        runs = self.plan["playback_runs"]
+        self.results["playback"] = {}
+        for measure in ("first_frame", "seek"):
+            kind = "moov-last" if measure == "first_frame" else "faststart"
+            log(f"playback {measure}: {self.video_bytes[kind] / 1e6:.1f} MB {kind} MP4 at nginx limit_rate "
+                f"{RATES[measure]}, {runs} alternating round(s) of {', '.join(PLAYERS)}")
+            if self.plan["playback_warmup"]:
+                for player in PLAYERS:  # not counted: registry, decoder plugins, page cache
+                    self.playback_run(player, measure)
+            rounds = []
+            for r in range(runs):
+                order = PLAYERS[r % len(PLAYERS):] + PLAYERS[:r % len(PLAYERS)]
+                result = {}
+                for player in order:
+                    res = self.playback_run(player, measure)
+                    self.check(res.get("ok") and res.get("seconds", -1) >= 0,
+                               f"playback {measure} round {r + 1} {player}: {res.get('error', res)}")
+                    result[player] = res
+                    log(f"  round {r + 1} {player}: {fmt(res.get('seconds', float('nan')), 3)} s"
+                        + (f" (frame at {fmt(res.get('frame_pts_s'), 2)} s of {fmt(res.get('duration_s'), 2)} s)"
+                           if measure == "seek" else ""))
+                rounds.append(result)
+            good = [r for r in rounds if all(r[p_].get("ok") and r[p_].get("seconds", 0) > 0 for p_ in PLAYERS)]
+            med = {p_: median([r[p_]["seconds"] for r in good]) for p_ in PLAYERS}
+            # souphttpsrc's time ÷ this player's: ≥ 1 means as fast as souphttpsrc.
+            ratio = {p_: median([r["souphttpsrc"]["seconds"] / r[p_]["seconds"] for r in good]) for p_ in PLAYERS}
+            self.results["playback"][measure] = dict(
+                rounds=rounds, good=len(good), runs=runs, median=med, ratio=ratio, rate=RATES[measure],
+                bytes=self.video_bytes[kind], kind=kind,
+                seek_to=median([r[p_].get("seek_to_s", float("nan")) for r in good for p_ in PLAYERS])
+                if measure == "seek" else None)
+            log(f"  medians: " + ", ".join(f"{p_} {fmt(med[p_], 3)} s" for p_ in PLAYERS)
+                + f"; souphttpsrc ÷ mindvideosrc {fmt(ratio['mindvideosrc'], 2)}×")
+
     # ---- report ----
 
     def tool_output(self, cmd):
@@ -513,16 +613,29 @@ http {{
         with open(os.path.join(data, "rss.dat"), "w") as f:
             for size in (m["small"], m["large"]):
                 f.write(f'"{size_label(size)} output" {m["median"][size] / 1024:.3f}\n')
+        pb = self.results["playback"]
+        # One block per player (gnuplot `index`): x = its bar in the first-frame
+        # group (0-2) and in the seek group (4-6).
+        with open(os.path.join(data, "playback.dat"), "w") as f:
+            for i, player in enumerate(PLAYERS):
+                for g, measure in enumerate(("first_frame", "seek")):
+                    v = pb[measure]["median"][player]
+                    f.write(f"{g * 4 + i} {v if v == v and v > 0 else 0.001:.4f}\n")
+                f.write("\n\n")
+        pvals = [v for x in pb.values() for v in x["median"].values() if v == v and v > 0]
+        ymin_p = 10 ** math.floor(math.log10(min(pvals) / 1.5)) if pvals else 0.01
+
         def top(values):
             finite = [v for v in values if v == v and v > 0]
             return max(finite) * 1.15 if finite else 1
 
         ymax_t = top(t["median"].values())
         ymax_m = top([v / 1024 for v in m["median"].values()])
+        ymax_p = top([v for x in pb.values() for v in x["median"].values()]) * 8  # room for the key (log scale)
         script = f"""
-set terminal pngcairo size 1100,500 font ",10"
+set terminal pngcairo size 1650,500 font ",10"
 set output '{path}'
-set multiplot layout 1,2 title "mindvideosrc bench, {info['date']}, {info['nproc']} cores{' (smoke)' if self.smoke else ''}"
+set multiplot layout 1,3 title "mindvideosrc bench, {info['date']}, {info['nproc']} cores{' (smoke)' if self.smoke else ''}"
 set style fill solid 0.75 border -1
 set boxwidth 0.6
 set grid ytics
@@ -539,6 +652,17 @@ set ylabel "MiB"
 set yrange [0:{ymax_m}]
 plot '{data}/rss.dat' using 0:2:($0+5):xtic(1) with boxes lc variable, \\
      '' using 0:2:(sprintf("%.1f", $2)) with labels offset 0,0.8
+set xrange [-0.8:6.8]
+set logscale y
+set yrange [{ymin_p}:{ymax_p}]
+set key top center horizontal samplen 1.5 width -2
+set bmargin 4
+set xtics ("first frame\\n(moov at end, {pb['first_frame']['rate'][:-1]} MiB/s)" 1, "seek to {int(SEEK_FRACTION * 100)}%%\\n(faststart, {pb['seek']['rate'][:-1]} MiB/s)" 5)
+set title "Progressive playback, median s (log scale; lower is better)\\nsouphttpsrc / mindvideosrc: first frame {pb['first_frame']['ratio']['mindvideosrc']:.2f}x, seek {pb['seek']['ratio']['mindvideosrc']:.2f}x (>= 0.8x)"
+set ylabel "seconds"
+plot for [i=0:2] '{data}/playback.dat' index i using 1:2 with boxes lc i+1 title word("{' '.join(PLAYERS)}", i+1), \\
+     for [i=0:2] '' index i using 1:2:(sprintf($2 < 0.1 ? "%.3f" : "%.2f", $2)) with labels offset 0,0.8 notitle
+unset logscale y
 unset multiplot
 """
         with open(os.path.join(data, "chart.gp"), "w") as f:
@@ -560,6 +684,9 @@ unset multiplot
         # hundreds of times a second.
         poll_ok = p.get("ok", False) and cpu_ms < 50 and switches < 50
         conc_ok = c.get("ok", False)
+        pb = self.results["playback"]
+        ff_ok = pb["first_frame"]["ratio"]["mindvideosrc"] >= 0.8
+        seek_ok = pb["seek"]["ratio"]["mindvideosrc"] >= 0.8
         out = []
         w = out.append
         w("# mindvideosrc benchmark results" + (" (smoke mode)" if self.smoke else ""))
@@ -598,8 +725,14 @@ unset multiplot
         w(f"| 5. Concurrency, {c.get('count')} elements in one process | **{c.get('completed')}/{c.get('count')} "
           f"completed**, {fmt(c.get('cpu_s'), 2)} s CPU, peak RSS {fmt(c.get('peak_rss_kib', 0) / 1024)} MiB "
           f"| all complete | {yes_no(conc_ok)} |")
+        for num, measure, what, ok in ((6, "first_frame", "First frame", ff_ok), (7, "seek", "Seek ahead", seek_ok)):
+            x = pb[measure]
+            w(f"| {num}. {what}, {x['bytes'] / 1e6:.1f} MB {'moov-at-end' if measure == 'first_frame' else 'faststart'} "
+              f"MP4 at {x['rate'][:-1]} MiB/s, souphttpsrc's time ÷ mindvideosrc's | **{x['ratio']['mindvideosrc']:.2f}×** "
+              f"({fmt(x['median']['mindvideosrc'], 2)} s vs {fmt(x['median']['souphttpsrc'], 2)} s; median of "
+              f"{x['good']} rounds) | ≥ 0.8× | {yes_no(ok)} |")
         w("")
-        w(f"![throughput and RSS]({png_name})")
+        w(f"![throughput, RSS and progressive playback]({png_name})")
         w("")
         fb = t["first_byte"]
         w(f"## 1. Throughput ({size_label(t['size'])}, nginx `sendfile on`)")
@@ -721,11 +854,78 @@ unset multiplot
         if c.get("error"):
             w(f"| first error | {c['error']} |")
         w("")
+        self.report_playback(w)
         with open(path, "w") as f:
             f.write("\n".join(out))
-        return dict(soup=soup_ok, curl=curl_ok, mem=mem_ok, lat=lat_ok, poll=poll_ok, conc=conc_ok)
+        return dict(soup=soup_ok, curl=curl_ok, mem=mem_ok, lat=lat_ok, poll=poll_ok, conc=conc_ok,
+                    first_frame=ff_ok, seek=seek_ok)
+
+    def report_playback(self, w):
+        pb = self.results["playback"]
+        ff, sk = pb["first_frame"], pb["seek"]
+        p = self.plan
+        w("## 6–7. Progressive playback (nginx `limit_rate`)")
+        w("")
+        w(f"One {p['video_seconds']} s {p['video_width']}x{p['video_height']} H.264 MP4 encoded per bench run "
+          f"(`videotestsrc ! x264enc bitrate={p['video_kbps']} key-int-max={p['video_fps']} ! mp4mux`, "
+          f"{fmt(self.video_encode_s, 1)} s with the faststart remux): **moov at the end** "
+          f"({self.video_bytes['moov-last']:,} bytes, mp4mux's default, like the API's videos) and **faststart** "
+          f"({self.video_bytes['faststart']:,} bytes, remuxed with `mp4mux faststart=true`). nginx throttles each "
+          "response (`limit_rate`, per connection, so a Range request gets its own budget). Three players, each "
+          "in a fresh process, `decodebin ! fakesink sync=false`: **mindvideosrc** (the emulator's `output_url` "
+          "rule makes the task's output URL the nginx file; the task is done at once), **souphttpsrc** and "
+          "**downloadbuffer** (`uridecodebin download=true`: souphttpsrc ! downloadbuffer, a sparse temporary "
+          f"file). Alternating rounds (the order rotates){', after one uncounted warm-up round' if p['playback_warmup'] else ''}; "
+          "the ratio is souphttpsrc's time ÷ the player's (≥ 1: as fast as souphttpsrc), median over rounds of "
+          "each round's own ratio.")
+        w("")
+        w(f"- **6. First frame**: moov-at-end MP4 at {ff['rate'][:-1]} MiB/s, PLAYING; from the request for the "
+          "output to the first decoded frame at fakesink: mindvideosrc from its PROGRESS COMPLETE message (the "
+          "task succeeded; the download starts), the others from `set_state(PLAYING)`. qtdemux must read the "
+          "`moov` at the end before the first frame.")
+        w(f"- **7. Seek ahead**: faststart MP4 at {sk['rate'][:-1]} MiB/s; PAUSED until prerolled, then at once a "
+          f"flushing key-unit seek (`FLUSH | KEY_UNIT | SNAP_BEFORE`) to {SEEK_FRACTION:.0%} of the duration "
+          f"({fmt(sk['seek_to'], 2)} s); from the seek call to the first decoded frame after its flush (the "
+          f"keyframe at or before the target; keyframes every {p['video_fps']} frames).")
+        w("")
+        w("| | mindvideosrc | souphttpsrc | downloadbuffer |")
+        w("|---|---|---|---|")
+        for x, what in ((ff, "6. first frame"), (sk, "7. seek → next frame")):
+            w(f"| {what}, median s | **{fmt(x['median']['mindvideosrc'], 3)}** | {fmt(x['median']['souphttpsrc'], 3)} "
+              f"| {fmt(x['median']['downloadbuffer'], 3)} |")
+            w(f"| {what}, souphttpsrc ÷ this (median of {x['good']} rounds; target ≥ 0.8× for mindvideosrc) | "
+              f"**{x['ratio']['mindvideosrc']:.2f}×** | 1.00× | {x['ratio']['downloadbuffer']:.2f}× |")
+        w("")
+        w("Every round, seconds:")
+        w("")
+        w("| measurement | round | mindvideosrc | souphttpsrc | downloadbuffer |")
+        w("|---|---|---|---|---|")
+        for x, what in ((ff, "first frame"), (sk, "seek")):
+            for i, r in enumerate(x["rounds"]):
+                w(f"| {what} | {i + 1} | " + " | ".join(
+                    fmt(r[p_].get("seconds"), 3) if r[p_].get("ok") else "failed" for p_ in PLAYERS) + " |")
+        w("")
 
     # ---- main ----
+
+    def run_playback_only(self):
+        """Measurements 6 and 7 alone: no RESULTS.md, the numbers on stderr and
+        in OUT_DIR/playback.json (called inside run()'s try/finally)."""
+        www = os.path.join(self.tmp, "www")
+        os.makedirs(www)
+        self.make_videos(www)
+        self.start_nginx(www)
+        self.start_emulator()
+        self.playback()
+        path = os.path.join(self.out_dir, "playback.json")
+        with open(path, "w") as f:
+            json.dump(dict(plan=self.plan, video_bytes=self.video_bytes, encode_s=self.video_encode_s,
+                           **self.results["playback"]), f, indent=1)
+        log(f"wrote {path}")
+        if self.failures:
+            log(f"{len(self.failures)} sanity check(s) failed:\n  " + "\n  ".join(self.failures))
+            return 1
+        return 0
 
     def run(self):
         self.check_tools()
@@ -734,6 +934,8 @@ unset multiplot
         self.tmp = tempfile.mkdtemp(prefix="mindvideo-bench-")
         try:
             info = self.machine()
+            if self.args.playback_only:
+                return self.run_playback_only()
             www = self.make_files()
             self.start_nginx(www)
             self.start_emulator()
@@ -742,6 +944,7 @@ unset multiplot
             self.latency()
             self.polling()
             self.concurrency()
+            self.playback()
             name = "RESULTS.md"
             png = os.path.join(self.out_dir, "results.png")
             self.chart(info, png)
@@ -772,6 +975,10 @@ def main():
     parser.add_argument("--latency-samples", type=int, help="latency samples (full: 40)")
     parser.add_argument("--polling-seconds", type=int, help="length of the polling task (full: 60)")
     parser.add_argument("--concurrency", type=int, help="elements in one process (full: 64)")
+    parser.add_argument("--playback-runs", type=int, help="alternating progressive playback rounds (full: 5)")
+    parser.add_argument("--playback-only", action="store_true",
+                        help="only measurements 6-7 (first frame, seek ahead); writes OUT_DIR/playback.json, "
+                             "not RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (files, logs)")
     args = parser.parse_args()
 

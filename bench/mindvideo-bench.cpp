@@ -11,6 +11,8 @@
  *   mindvideo-bench latency --samples N [--min-ms 1000 --max-ms 4000] --api-url U --api-key K
  *   mindvideo-bench polling --seconds S --api-url U --api-key K
  *   mindvideo-bench concurrency --count N --url URL --size BYTES --api-url U --api-key K
+ *   mindvideo-bench playback --element mindvideosrc|souphttpsrc|downloadbuffer --url URL
+ *                   [--seek FRACTION [--duration-s S]] [--api-url U --api-key K]
  *
  * Each prints JSON lines on stdout (one per run or sample) and exits 0 when
  * every pipeline reached EOS, 1 otherwise. Diagnostics go to stderr.
@@ -447,6 +449,8 @@ struct Options {
   int count = 64;
   int processing_ms = 2000; /* concurrency: time the tasks spend polling */
   int timeout_s = 900;
+  double seek = -1;         /* playback: seek to this fraction of the duration after preroll; <0: first frame */
+  double duration_s = -1;   /* playback: the file's duration, if the pipeline cannot tell */
 };
 
 int usage_error(const char* what) {
@@ -459,6 +463,8 @@ int usage_error(const char* what) {
              "       mindvideo-bench polling --seconds S --api-url U --api-key K\n"
              "       mindvideo-bench concurrency --count N --url URL --size BYTES [--processing-ms 2000]\n"
              "                       --api-url U --api-key K\n"
+             "       mindvideo-bench playback --element mindvideosrc|souphttpsrc|downloadbuffer --url URL\n"
+             "                       [--seek FRACTION [--duration-s S]] [--api-url U --api-key K]\n"
              "       (every mode: [--timeout SECONDS], default 900)\n",
              what);
   return 2;
@@ -499,6 +505,10 @@ bool parse_options(int argc, char** argv, Options* o) {
       o->processing_ms = atoi(v);
     else if (arg == "--timeout")
       o->timeout_s = atoi(v);
+    else if (arg == "--seek")
+      o->seek = g_ascii_strtod(v, nullptr);
+    else if (arg == "--duration-s")
+      o->duration_s = g_ascii_strtod(v, nullptr);
     else {
       g_printerr("mindvideo-bench: unknown option %s\n", arg.c_str());
       return false;
@@ -737,6 +747,202 @@ int mode_concurrency(const Options& o) {
   return completed == o.count ? 0 : 1;
 }
 
+
+/* ---- playback: <source> ! decodebin ! fakesink, first frame or seek ---- */
+
+struct Playback {
+  /* Stamped on fakesink's sink pad (streaming thread). */
+  std::atomic<gint64> first_frame_us{0};
+  std::atomic<bool> flushed{false};          /* a FLUSH_STOP went by since the seek was armed */
+  std::atomic<bool> seek_armed{false};
+  std::atomic<gint64> after_seek_us{0};      /* first decoded frame after the seek's flush */
+  std::atomic<guint64> after_seek_pts{GST_CLOCK_TIME_NONE};
+  GstElement* sink = nullptr;
+};
+
+GstPadProbeReturn playback_probe(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  auto* p = static_cast<Playback*>(data);
+  if (info->type & (GST_PAD_PROBE_TYPE_EVENT_BOTH | GST_PAD_PROBE_TYPE_EVENT_FLUSH)) {
+    GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP && p->seek_armed)
+      p->flushed = true;
+    return GST_PAD_PROBE_OK;
+  }
+  gint64 now = g_get_monotonic_time();
+  gint64 zero = 0;
+  p->first_frame_us.compare_exchange_strong(zero, now);
+  if (p->flushed && p->after_seek_us == 0) {
+    GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+    p->after_seek_pts = buffer ? GST_BUFFER_PTS(buffer) : GST_CLOCK_TIME_NONE;
+    p->after_seek_us = now;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+void on_decoded_pad(GstElement*, GstPad* pad, gpointer data) {
+  auto* p = static_cast<Playback*>(data);
+  g_autoptr(GstPad) sinkpad = gst_element_get_static_pad(p->sink, "sink");
+  if (gst_pad_is_linked(sinkpad))
+    return;  /* one stream is enough (the bench files have video only) */
+  if (gst_pad_link(pad, sinkpad) != GST_PAD_LINK_OK)
+    g_printerr("mindvideo-bench: cannot link a decoded pad to fakesink\n");
+}
+
+/* Pops bus messages until `until` says stop, an error, EOS or the deadline.
+ * Returns "" or what went wrong. */
+template <typename F>
+std::string wait_bus(GstBus* bus, gint64 deadline_us, F until, bool* async_done = nullptr) {
+  while (!until()) {
+    if (g_get_monotonic_time() > deadline_us)
+      return "timed out";
+    g_autoptr(GstMessage) msg = gst_bus_timed_pop(bus, 5 * GST_MSECOND);
+    if (!msg)
+      continue;
+    switch (GST_MESSAGE_TYPE(msg)) {
+      case GST_MESSAGE_ERROR: {
+        g_autoptr(GError) err = nullptr;
+        g_autofree gchar* dbg = nullptr;
+        gst_message_parse_error(msg, &err, &dbg);
+        return std::string(err ? err->message : "error") + (dbg ? std::string(" (") + dbg + ")" : "");
+      }
+      case GST_MESSAGE_EOS:
+        if (!until())
+          return "EOS before the frame";
+        break;
+      case GST_MESSAGE_ASYNC_DONE:
+        if (async_done)
+          *async_done = true;
+        break;
+      default:
+        break;
+    }
+  }
+  return "";
+}
+
+/* First frame (no --seek): time from the request for the output to the
+ * first decoded frame at fakesink, in PLAYING: mindvideosrc from PROGRESS
+ * COMPLETE (the task succeeded; its download starts), the others from
+ * set_state(PLAYING). Seek (--seek F): preroll in PAUSED, then a flushing
+ * key-unit seek (snap before) to F × the duration; time from the seek call
+ * to the first decoded frame after its flush. */
+int mode_playback(const Options& o) {
+  if (o.src.url.empty())
+    return usage_error("--url is required");
+  const std::string& element = o.src.element;
+  if (element != "mindvideosrc" && element != "souphttpsrc" && element != "downloadbuffer")
+    return usage_error("--element must be mindvideosrc, souphttpsrc or downloadbuffer");
+  if (element == "mindvideosrc") {
+    if (!need_api(o))
+      return 2;
+    Control control(o.src.api_url, o.src.api_key);
+    if (!control.clear_faults() || !control.set_timing(0, 0) || !control.route_output(o.src.url, 1))
+      return 1;
+  }
+  Playback p;
+  Run run;  /* pipeline, bus, PROGRESS stamps, NULL on exit */
+  run.pipeline = gst_pipeline_new(nullptr);
+  p.sink = gst_element_factory_make("fakesink", nullptr);
+  GstElement* decoder = nullptr;
+  if (element == "downloadbuffer") {
+    /* uridecodebin download=true puts a downloadbuffer (a sparse temporary
+     * file, range requests for what is missing) after souphttpsrc for
+     * MP4 and other download-friendly formats. */
+    decoder = gst_element_factory_make("uridecodebin", nullptr);
+    if (decoder)
+      g_object_set(decoder, "uri", o.src.url.c_str(), "download", TRUE, nullptr);
+  } else {
+    run.src = gst_element_factory_make(element.c_str(), nullptr);
+    decoder = gst_element_factory_make("decodebin", nullptr);
+  }
+  if (!p.sink || !decoder || (element != "downloadbuffer" && !run.src)) {
+    g_printerr("mindvideo-bench: missing elements for %s (GST_PLUGIN_PATH?)\n", element.c_str());
+    return 1;
+  }
+  g_object_set(p.sink, "sync", FALSE, nullptr);
+  gst_bin_add_many(GST_BIN(run.pipeline), decoder, p.sink, nullptr);
+  if (run.src) {
+    if (element == "mindvideosrc")
+      g_object_set(run.src, "model", kModel, "prompt", kPrompt, "api-url", o.src.api_url.c_str(), "api-key",
+                   o.src.api_key.c_str(), nullptr);
+    else
+      g_object_set(run.src, "location", o.src.url.c_str(), nullptr);
+    gst_bin_add(GST_BIN(run.pipeline), run.src);
+    if (!gst_element_link(run.src, decoder)) {
+      g_printerr("mindvideo-bench: cannot link %s to decodebin\n", element.c_str());
+      return 1;
+    }
+  }
+  g_signal_connect(decoder, "pad-added", G_CALLBACK(on_decoded_pad), &p);
+  {
+    g_autoptr(GstPad) pad = gst_element_get_static_pad(p.sink, "sink");
+    gst_pad_add_probe(pad, (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_BOTH |
+                                             GST_PAD_PROBE_TYPE_EVENT_FLUSH),
+                      playback_probe, &p, nullptr);
+  }
+  run.bus = gst_element_get_bus(run.pipeline);
+  gst_bus_set_sync_handler(run.bus, sync_handler, &run, nullptr);
+
+  const gint64 deadline = g_get_monotonic_time() + (gint64)o.timeout_s * G_USEC_PER_SEC;
+  JsonLine line;
+  line.str("mode", "playback").str("element", element).str("measure", o.seek >= 0 ? "seek" : "first_frame");
+  std::string error;
+  bool ok = false;
+  if (o.seek < 0) {
+    gint64 playing_us = g_get_monotonic_time();
+    gst_element_set_state(run.pipeline, GST_STATE_PLAYING);
+    error = wait_bus(run.bus, deadline, [&] { return p.first_frame_us.load() != 0; });
+    if (error.empty()) {
+      gint64 from = element == "mindvideosrc" ? run.complete_mono_us.load() : playing_us;
+      if (from <= 0) {
+        error = "no PROGRESS COMPLETE before the first frame";
+      } else {
+        ok = true;
+        line.num("seconds", (p.first_frame_us - from) / 1e6).num("from_playing_s", (p.first_frame_us - playing_us) / 1e6);
+      }
+    }
+  } else {
+    gint64 paused_us = g_get_monotonic_time();
+    gst_element_set_state(run.pipeline, GST_STATE_PAUSED);
+    bool prerolled = false;
+    error = wait_bus(run.bus, deadline, [&] { return prerolled; }, &prerolled);
+    gint64 duration = -1;
+    if (error.empty()) {
+      line.num("preroll_s", (g_get_monotonic_time() - paused_us) / 1e6);
+      if (!gst_element_query_duration(run.pipeline, GST_FORMAT_TIME, &duration) || duration <= 0)
+        duration = o.duration_s > 0 ? (gint64)(o.duration_s * GST_SECOND) : -1;
+      if (duration <= 0)
+        error = "unknown duration (pass --duration-s)";
+    }
+    if (error.empty()) {
+      gint64 target = (gint64)(o.seek * (double)duration);
+      p.seek_armed = true;
+      gint64 seek_us = g_get_monotonic_time();
+      if (!gst_element_seek_simple(run.pipeline, GST_FORMAT_TIME,
+                                   (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_KEY_UNIT |
+                                                  GST_SEEK_FLAG_SNAP_BEFORE),
+                                   target)) {
+        error = "seek refused";
+      } else {
+        error = wait_bus(run.bus, deadline, [&] { return p.after_seek_us.load() != 0; });
+        if (error.empty()) {
+          ok = true;
+          guint64 pts = p.after_seek_pts;
+          line.num("seconds", (p.after_seek_us - seek_us) / 1e6)
+              .num("duration_s", duration / 1e9)
+              .num("seek_to_s", target / 1e9)
+              .num("frame_pts_s", pts == GST_CLOCK_TIME_NONE ? -1.0 : pts / 1e9);
+        }
+      }
+    }
+  }
+  line.boolean("ok", ok).integer("peak_rss_kib", proc_status_kib("VmHWM"));
+  if (!error.empty())
+    line.str("error", error);
+  line.print();
+  return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -760,5 +966,7 @@ int main(int argc, char** argv) {
     return mode_polling(o);
   if (o.mode == "concurrency")
     return mode_concurrency(o);
+  if (o.mode == "playback")
+    return mode_playback(o);
   return usage_error("unknown mode");
 }

@@ -236,6 +236,12 @@ std::vector<Logged> request_log(EmulatorProcess* emu) {
         l.range = json_object_get_string_member(headers, name);
     }
     g_list_free(names);
+    l.seq = json_object_get_int_member_with_default(o, "seq", 0);
+    l.t_ms = json_object_get_double_member_with_default(o, "t_ms", -1);
+    l.status = (int)json_object_get_int_member_with_default(o, "status", 0);
+    l.bytes_sent = json_object_get_int_member_with_default(o, "bytes_sent", -1);
+    if (json_object_has_member(o, "done_t_ms") && !json_object_get_null_member(o, "done_t_ms"))
+      l.done_t_ms = json_object_get_double_member(o, "done_t_ms");
     out.push_back(l);
   }
   return out;

@@ -88,6 +88,13 @@ class LogCapture {
 /* The request log, as (origin, method, path, Authorization header) rows. */
 struct Logged {
   std::string origin, method, path, authorization, body, idempotency_key, content_type, range;
+  /* Order and times (ms since the emulator started), status; for CDN file
+   * responses the body bytes sent so far and when the connection closed
+   * (-1: still sending, or not a file response). */
+  gint64 seq = 0;
+  double t_ms = -1, done_t_ms = -1;
+  int status = 0;
+  gint64 bytes_sent = -1;
 };
 std::vector<Logged> request_log(EmulatorProcess* emu);
 int count_requests(const std::vector<Logged>& log, const char* origin, const char* method = nullptr);

@@ -34,7 +34,6 @@ struct Delivery {
   double rate = 0;                          // bytes/s for this response; 0 = unthrottled
   std::string accept_ranges = "bytes";      // "" = no Accept-Ranges header
   std::shared_ptr<LogEntry> entry;          // the request's log line: bytes sent, end time
-  RequestLog* log = nullptr;
   std::optional<FaultRule> fault;
   SoupServerMessage* msg = nullptr;  // until the connection is stolen
   ~Delivery() {
@@ -153,7 +152,7 @@ gpointer deliver(gpointer data) {
     head += "Accept-Ranges: " + d->accept_ranges + "\r\n";
   head += "Cache-Control: private, max-age=3600\r\nConnection: close\r\n\r\n";
   bool ok = write_all(out, head.data(), head.size());
-  d->log->set_bytes_sent(d->entry, 0);
+  RequestLog::set_bytes_sent(d->entry, 0);
 
   goffset limit = d->length;
   if (action == Action::Truncate)
@@ -175,7 +174,7 @@ gpointer deliver(gpointer data) {
     ok = write_all(out, buf.data(), (gsize)n);
     if (ok) {
       sent += n;
-      d->log->set_bytes_sent(d->entry, sent);
+      RequestLog::set_bytes_sent(d->entry, sent);
     }
     if (rate > 0) {
       gint64 due = t0 + (gint64)(sent / rate * G_USEC_PER_SEC);
@@ -187,7 +186,7 @@ gpointer deliver(gpointer data) {
   close(fd);
   g_output_stream_flush(out, nullptr, nullptr);
   g_io_stream_close(d->stream, nullptr, nullptr);
-  d->log->set_done(d->entry, sent);
+  RequestLog::set_done(d->entry, sent);
   return nullptr;
 }
 
@@ -311,7 +310,6 @@ void Emulator::handle_file(SoupServerMessage* msg, const std::vector<std::string
   else if (!config_.ranges)
     d->accept_ranges = "none";
   d->rate = (double)config_.download_rate;
-  d->log = &log_;
   d->entry = msg_log_entry(msg);
   d->status = parse_range(ignore_range ? "" : msg_header(msg, "Range"), d->size, &d->start, &d->length);
   if (d->status == 416) {

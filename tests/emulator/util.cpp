@@ -161,19 +161,15 @@ void RequestLog::set_status(const std::shared_ptr<LogEntry>& entry, int status) 
 }
 
 void RequestLog::set_bytes_sent(const std::shared_ptr<LogEntry>& entry, gint64 bytes) {
-  if (!entry)
-    return;
-  std::lock_guard<std::mutex> lock(mutex_);
-  entry->bytes_sent = bytes;
+  if (entry)
+    entry->bytes_sent = bytes;
 }
 
 void RequestLog::set_done(const std::shared_ptr<LogEntry>& entry, gint64 bytes) {
   if (!entry)
     return;
-  gint64 now = g_get_monotonic_time();
-  std::lock_guard<std::mutex> lock(mutex_);
   entry->bytes_sent = bytes;
-  entry->done_at_us = now;
+  entry->done_at_us = g_get_monotonic_time();
 }
 
 void RequestLog::clear() {
@@ -211,9 +207,12 @@ ojson RequestLog::to_json() const {
       if (g_ascii_strcasecmp(h.first.c_str(), "Range") == 0)
         range = h.second.c_str();
     item["range"] = range ? ojson(range) : ojson(nullptr);
-    if (e->bytes_sent >= 0) {
-      item["bytes_sent"] = e->bytes_sent;
-      item["done_t_ms"] = e->done_at_us ? ojson((double)(e->done_at_us - start_us_) / 1000.0) : ojson(nullptr);
+    /* done first: a body logged as done shows all of its bytes. */
+    const gint64 done_at = e->done_at_us.load();
+    const gint64 sent = e->bytes_sent.load();
+    if (sent >= 0) {
+      item["bytes_sent"] = sent;
+      item["done_t_ms"] = done_at ? ojson((double)(done_at - start_us_) / 1000.0) : ojson(nullptr);
     }
     out.push_back(item);
   }

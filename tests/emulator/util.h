@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -63,9 +64,11 @@ struct LogEntry {
   gint64 at_us = 0;        // g_get_monotonic_time() when the request was read
   gint64 realtime_us = 0;  // g_get_real_time() then
   /* CDN file bodies (a thread streams them): body bytes written so far, and
-   * when the connection was closed (0 while the body is still going out). */
-  gint64 bytes_sent = -1;  // -1: not a streamed file body
-  gint64 done_at_us = 0;
+   * when the connection was closed (0 while the body is still going out).
+   * Atomics, written by the delivery thread through its own reference to
+   * the entry (which may outlive the log: a throttled body at exit). */
+  std::atomic<gint64> bytes_sent{-1};  // -1: not a streamed file body
+  std::atomic<gint64> done_at_us{0};
 };
 
 /* Thread safe: CDN workers set statuses from their own threads. */
@@ -73,9 +76,10 @@ class RequestLog {
  public:
   std::shared_ptr<LogEntry> add(const char* origin, SoupServerMessage* msg);
   void set_status(const std::shared_ptr<LogEntry>& entry, int status);
-  /* CDN delivery threads: body progress, and the end of the connection. */
-  void set_bytes_sent(const std::shared_ptr<LogEntry>& entry, gint64 bytes);
-  void set_done(const std::shared_ptr<LogEntry>& entry, gint64 bytes);
+  /* CDN delivery threads: body progress, and the end of the connection.
+   * They touch the entry only, never the log. */
+  static void set_bytes_sent(const std::shared_ptr<LogEntry>& entry, gint64 bytes);
+  static void set_done(const std::shared_ptr<LogEntry>& entry, gint64 bytes);
   void clear();
   ojson to_json() const;
 
