@@ -97,7 +97,9 @@ void Downloader::run() {
       if (cancel_.is_cancelled())
         return;
       const std::string code = std::to_string(r.status);
-      if (r.status == 0)
+      if (r.failure.kind == Failure::Kind::ProxyAuth)
+        report(Error::Kind::NotAuthorized, "Could not download the output: " + r.error, r.status);
+      else if (r.status == 0)
         report(offset ? Error::Kind::Read : Error::Kind::OpenRead,
              "Could not download the output: " + r.error);
       else if (r.status == 401 || r.status == 403)

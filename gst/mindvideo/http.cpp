@@ -19,6 +19,9 @@ void set_transport_error(HttpResponse* r, const GError* err) {
   r->cancelled = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
     r->failure.kind = Failure::Kind::Timeout;
+  else if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_PROXY_NEED_AUTH) ||
+           g_error_matches(err, G_IO_ERROR, G_IO_ERROR_PROXY_AUTH_FAILED))
+    r->failure.kind = Failure::Kind::ProxyAuth; /* a CONNECT or SOCKS the proxy refused */
   else if (err->domain == G_TLS_ERROR)
     r->failure.kind = Failure::Kind::Tls;
   else
@@ -35,7 +38,8 @@ void read_head(SoupMessage* msg, HttpResponse* r) {
   };
   r->content_type = header("Content-Type");
   r->location = header("Location");
-  r->failure.kind = Failure::Kind::Http;
+  r->failure.kind = r->status == SOUP_STATUS_PROXY_AUTHENTICATION_REQUIRED ? Failure::Kind::ProxyAuth
+                                                                          : Failure::Kind::Http;
   r->failure.http_status = r->status;
   r->failure.retry_after = header("Retry-After");
   r->failure.retry_after_ms = header("retry-after-ms");
@@ -49,7 +53,58 @@ void read_head(SoupMessage* msg, HttpResponse* r) {
   }
 }
 
+/* Answers the proxy's 407 on plain http with proxy-id and proxy-pw, once:
+ * a second 407 means they are wrong, and is the error. */
+gboolean on_authenticate(SoupMessage*, SoupAuth* auth, gboolean retrying, gpointer data) {
+  const auto* network = static_cast<const NetworkSettings*>(data);
+  if (!soup_auth_is_for_proxy(auth) || retrying || network->proxy_id.empty())
+    return FALSE;
+  soup_auth_authenticate(auth, network->proxy_id.c_str(), network->proxy_pw.c_str());
+  return TRUE;
+}
+
+/* Notes why a certificate was refused; the answer stays "no". */
+gboolean on_accept_certificate(SoupMessage*, GTlsCertificate*, GTlsCertificateFlags errors, gpointer data) {
+  *static_cast<GTlsCertificateFlags*>(data) = errors;
+  return FALSE;
+}
+
 }  // namespace
+
+/* Which proxy carries requests to `url`, for error texts: the element's,
+ * or what the environment's resolver says. Never with credentials. */
+std::string HttpSession::proxy_of(const std::string& url) const {
+  if (!network_.proxy.empty())
+    return proxy_for_display(network_.proxy);
+  std::string found;
+  gchar** proxies = g_proxy_resolver_lookup(g_proxy_resolver_get_default(), url.c_str(), nullptr, nullptr);
+  for (gchar** p = proxies; p && *p && found.empty(); p++)
+    if (g_strcmp0(*p, "direct://") != 0)
+      found = proxy_for_display(*p);
+  g_strfreev(proxies);
+  return found.empty() ? "(the proxy)" : found + " (from the environment)";
+}
+
+/* Turns the failures that no retry can mend into a sentence that names the
+ * proxy or the host, and says what to do. */
+void HttpSession::describe_failure(SoupMessage* msg, GTlsCertificateFlags refused, const std::string& url,
+                                   HttpResponse* r) {
+  if (r->failure.kind == Failure::Kind::ProxyAuth) {
+    const std::string how = network_.proxy_id.empty() ? "set proxy-id and proxy-pw" : "check proxy-id and proxy-pw";
+    r->error = "The proxy " + proxy_of(url) + " refused the request: it requires authentication (" +
+               (r->status ? "HTTP 407" : r->error) + "); " + how;
+  } else if (r->failure.kind == Failure::Kind::Tls && msg) {
+    g_autoptr(GUri) uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, nullptr);
+    std::string host = uri && g_uri_get_host(uri) ? g_uri_get_host(uri) : url;
+    if (uri && g_uri_get_port(uri) > 0)
+      host += ":" + std::to_string(g_uri_get_port(uri));
+    std::string reason =
+        tls_errors_text((GTlsCertificateFlags)(refused | soup_message_get_tls_peer_certificate_errors(msg)));
+    r->error = "the TLS certificate of " + host + " was refused (" + (reason.empty() ? r->error : reason) +
+               "). To trust the CA that signed it, set ca-file to a PEM file of that CA (or tls-database); "
+               "certificates are always verified";
+  }
+}
 
 std::shared_ptr<HttpSession> HttpSession::shared(unsigned io_timeout_s) {
   /* Leaked on purpose: a SoupSession must not be finalized at exit from
@@ -58,15 +113,50 @@ std::shared_ptr<HttpSession> HttpSession::shared(unsigned io_timeout_s) {
   return *session;
 }
 
-HttpSession::HttpSession(unsigned io_timeout_s) {
+HttpSession::HttpSession(unsigned io_timeout_s)
+    : HttpSession([io_timeout_s] {
+        NetworkSettings network;
+        network.io_timeout_s = io_timeout_s;
+        return network;
+      }()) {}
+
+HttpSession::HttpSession(const NetworkSettings& network) : network_(network) {
+  network_.extra_headers.clear(); /* per request, not the session's */
+  /* A trailing space makes libsoup append its own name and version. */
+  const std::string agent =
+      network_.user_agent.empty() ? std::string("mindvideosrc/" PACKAGE_VERSION " ") : network_.user_agent;
   /* Shared by every element of a process, each of which may hold an event
    * stream, a poll and a download at once: room for many. */
-  session_ = soup_session_new_with_options("timeout", io_timeout_s, "idle-timeout", 60,
-                                           "user-agent", "mindvideosrc/" PACKAGE_VERSION " ",
-                                           "max-conns", 1024, "max-conns-per-host", 256, nullptr);
+  session_ = soup_session_new_with_options("timeout", network_.io_timeout_s, "idle-timeout", 60, "user-agent",
+                                           agent.c_str(), "max-conns", 1024, "max-conns-per-host", 256, nullptr);
   /* Bytes must arrive as the server stored them: Content-Length and Range
    * offsets refer to them, so no transparent decompression. */
   soup_session_remove_feature_by_type(session_, SOUP_TYPE_CONTENT_DECODER);
+
+  if (!network_.proxy.empty()) {
+    /* Every request, whatever its scheme or host, goes through this proxy
+     * (as souphttpsrc's proxy property); the environment is not consulted.
+     * GIO authenticates CONNECT (https) and SOCKS with the URI's userinfo;
+     * plain http requests answer a 407 through the authenticate signal. */
+    const std::string uri = proxy_with_credentials(network_.proxy, network_.proxy_id, network_.proxy_pw);
+    GProxyResolver* resolver = g_simple_proxy_resolver_new(uri.c_str(), nullptr);
+    soup_session_set_proxy_resolver(session_, resolver);
+    g_object_unref(resolver);
+  }
+  /* Certificates are always verified; these only say which CAs to trust. */
+  if (!network_.ca_file.empty()) {
+    GError* err = nullptr;
+    GTlsDatabase* db = g_tls_file_database_new(network_.ca_file.c_str(), &err);
+    if (db) {
+      soup_session_set_tls_database(session_, db);
+      g_object_unref(db);
+    } else {
+      MV_WARNING("ca-file %s: %s; only the system's CAs are trusted", network_.ca_file.c_str(), err->message);
+      g_error_free(err);
+    }
+  } else if (network_.tls_database) {
+    soup_session_set_tls_database(session_, network_.tls_database.get());
+  }
 }
 
 HttpSession::~HttpSession() {
@@ -83,6 +173,9 @@ HttpResponse HttpSession::send(const char* method, const std::string& url, const
     return r;
   }
   soup_message_add_flags(msg, SOUP_MESSAGE_NO_REDIRECT);
+  g_signal_connect(msg, "authenticate", G_CALLBACK(on_authenticate), &network_);
+  GTlsCertificateFlags refused = (GTlsCertificateFlags)0;
+  g_signal_connect(msg, "accept-certificate", G_CALLBACK(on_accept_certificate), &refused);
   SoupMessageHeaders* req = soup_message_get_request_headers(msg);
   for (const auto& [name, value] : headers)
     soup_message_headers_replace(req, name.c_str(), value.c_str());
@@ -97,11 +190,13 @@ HttpResponse HttpSession::send(const char* method, const std::string& url, const
   if (!in) {
     set_transport_error(&r, err);
     g_error_free(err);
+    describe_failure(msg, refused, url, &r);
     g_object_unref(msg);
     MV_DEBUG("%s %s failed: %s", method, url.c_str(), r.error.c_str());
     return r;
   }
   read_head(msg, &r);
+  describe_failure(msg, refused, url, &r);
 
   char chunk[16384];
   for (;;) {
@@ -114,9 +209,13 @@ HttpResponse HttpSession::send(const char* method, const std::string& url, const
     if (n == 0)
       break;
     if (r.body.size() + (size_t)n > max_body) {
+      /* It cannot get smaller by asking again. */
       r.status = 0;
-      r.failure.kind = Failure::Kind::Network;
-      r.error = "response body larger than " + std::to_string(max_body) + " bytes";
+      r.body.clear();
+      r.failure = Failure{};
+      r.failure.kind = Failure::Kind::TooLarge;
+      r.error = "an answer larger than " + std::to_string(max_body / (1024 * 1024)) + " MiB (" +
+                std::to_string(max_body) + " bytes), the limit for an API response";
       break;
     }
     r.body.append(chunk, (size_t)n);
@@ -147,6 +246,9 @@ HttpResponse HttpSession::open_message(const std::string& url, uint64_t offset, 
     r.error = "invalid URL: " + url;
     return r;
   }
+  g_signal_connect(msg, "authenticate", G_CALLBACK(on_authenticate), &network_);
+  GTlsCertificateFlags refused = (GTlsCertificateFlags)0;
+  g_signal_connect(msg, "accept-certificate", G_CALLBACK(on_accept_certificate), &refused);
   if (offset > 0)
     soup_message_headers_set_range(soup_message_get_request_headers(msg), (goffset)offset, -1);
   if (headers) {
@@ -161,8 +263,10 @@ HttpResponse HttpSession::open_message(const std::string& url, uint64_t offset, 
   if (!in) {
     set_transport_error(&r, err);
     g_error_free(err);
+    describe_failure(msg, refused, url, &r);
   } else {
     read_head(msg, &r);
+    describe_failure(msg, refused, url, &r);
     if (r.ok()) {
       *stream = in;
     } else {
