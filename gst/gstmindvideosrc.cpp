@@ -901,7 +901,8 @@ static void gst_mind_video_src_set_context(GstElement* element, GstContext* cont
  * application offers through a GstContext when its network settings are
  * identical to this element's (proxy, credentials, trust, User-Agent,
  * request-timeout: all session-wide in libsoup), else the process-wide one
- * for default settings, else a new one; then offered in turn, as
+ * for default settings, else the one of other elements with identical
+ * settings, or a new one; then offered in turn, as
  * souphttpsrc does. A session with other settings is never adopted. No
  * network I/O. */
 void GstMindVideoSrcPrivate::use_session(const mv::NetworkSettings& network) {
@@ -926,7 +927,7 @@ void GstMindVideoSrcPrivate::use_session(const mv::NetworkSettings& network) {
   else if (network.is_default())
     http = mv::HttpSession::shared(DEFAULT_REQUEST_TIMEOUT);
   else
-    http = std::make_shared<mv::HttpSession>(network);
+    http = mv::HttpSession::for_settings(network);
   if (offered && offered != http)
     GST_DEBUG_OBJECT(self, "not using the offered HTTP session: its network settings differ");
   GstContext* context = gst_context_new(MINDVIDEO_SESSION_CONTEXT, TRUE);

@@ -8,6 +8,9 @@
 
 #include <libsoup/soup.h>
 
+#include <algorithm>
+#include <mutex>
+
 namespace mv {
 
 namespace {
@@ -69,7 +72,34 @@ gboolean on_accept_certificate(SoupMessage*, GTlsCertificate*, GTlsCertificateFl
   return FALSE;
 }
 
+/* A restarted message (after a 407 answered through `authenticate`) sends
+ * its body again from the start. */
+void on_restarted(SoupMessage* msg, gpointer data) {
+  soup_message_set_request_body_from_bytes(msg, "application/json", static_cast<GBytes*>(data));
+}
+
 }  // namespace
+
+/* A new request with the session's proxy credentials and the bookkeeping
+ * of refused certificates. */
+SoupMessage* HttpSession::new_message(const char* method, const std::string& url, GTlsCertificateFlags* refused) {
+  SoupMessage* msg = soup_message_new(method, url.c_str());
+  if (!msg)
+    return nullptr;
+  g_signal_connect(msg, "accept-certificate", G_CALLBACK(on_accept_certificate), refused);
+  if (!proxy_authorization_.empty() && g_strcmp0(g_uri_get_scheme(soup_message_get_uri(msg)), "http") == 0) {
+    /* A plain-http request through the element's HTTP proxy: credentials
+     * up front, as curl sends them. Waiting for the 407 would cost a round
+     * trip, and a proxy that closes on a 407 before reading a POST's body
+     * resets the connection instead of answering. https goes through
+     * CONNECT, which GIO authenticates: this header would reach the origin. */
+    soup_message_headers_replace(soup_message_get_request_headers(msg), "Proxy-Authorization",
+                                 proxy_authorization_.c_str());
+  } else {
+    g_signal_connect(msg, "authenticate", G_CALLBACK(on_authenticate), &network_);
+  }
+  return msg;
+}
 
 /* Which proxy carries requests to `url`, for error texts: the element's,
  * or what the environment's resolver says. Never with credentials. */
@@ -104,6 +134,22 @@ void HttpSession::describe_failure(SoupMessage* msg, GTlsCertificateFlags refuse
                "). To trust the CA that signed it, set ca-file to a PEM file of that CA (or tls-database); "
                "certificates are always verified";
   }
+}
+
+std::shared_ptr<HttpSession> HttpSession::for_settings(const NetworkSettings& network) {
+  /* Sessions live while elements use them; the list only remembers them. */
+  static std::mutex lock;
+  static auto* sessions = new std::vector<std::weak_ptr<HttpSession>>();
+  std::lock_guard<std::mutex> guard(lock);
+  sessions->erase(std::remove_if(sessions->begin(), sessions->end(),
+                                 [](const std::weak_ptr<HttpSession>& s) { return s.expired(); }),
+                  sessions->end());
+  for (const auto& weak : *sessions)
+    if (auto session = weak.lock(); session && same_session(session->network(), network))
+      return session;
+  auto session = std::make_shared<HttpSession>(network);
+  sessions->push_back(session);
+  return session;
 }
 
 std::shared_ptr<HttpSession> HttpSession::shared(unsigned io_timeout_s) {
@@ -142,6 +188,11 @@ HttpSession::HttpSession(const NetworkSettings& network) : network_(network) {
     GProxyResolver* resolver = g_simple_proxy_resolver_new(uri.c_str(), nullptr);
     soup_session_set_proxy_resolver(session_, resolver);
     g_object_unref(resolver);
+    if (!network_.proxy_id.empty() && is_http_proxy(network_.proxy)) {
+      const std::string pair = network_.proxy_id + ":" + network_.proxy_pw;
+      g_autofree gchar* encoded = g_base64_encode((const guchar*)pair.data(), pair.size());
+      proxy_authorization_ = std::string("Basic ") + encoded;
+    }
   }
   /* Certificates are always verified; these only say which CAs to trust. */
   if (!network_.ca_file.empty()) {
@@ -167,22 +218,21 @@ HttpResponse HttpSession::send(const char* method, const std::string& url, const
                                const std::string* json_body, size_t max_body,
                                GCancellable* cancellable) {
   HttpResponse r;
-  SoupMessage* msg = soup_message_new(method, url.c_str());
+  GTlsCertificateFlags refused = (GTlsCertificateFlags)0;
+  SoupMessage* msg = new_message(method, url, &refused);
   if (!msg) {
     r.error = "invalid URL: " + url;
     return r;
   }
   soup_message_add_flags(msg, SOUP_MESSAGE_NO_REDIRECT);
-  g_signal_connect(msg, "authenticate", G_CALLBACK(on_authenticate), &network_);
-  GTlsCertificateFlags refused = (GTlsCertificateFlags)0;
-  g_signal_connect(msg, "accept-certificate", G_CALLBACK(on_accept_certificate), &refused);
   SoupMessageHeaders* req = soup_message_get_request_headers(msg);
   for (const auto& [name, value] : headers)
     soup_message_headers_replace(req, name.c_str(), value.c_str());
+  g_autoptr(GBytes) bytes = nullptr;
   if (json_body) {
-    GBytes* bytes = g_bytes_new(json_body->data(), json_body->size());
+    bytes = g_bytes_new(json_body->data(), json_body->size());
     soup_message_set_request_body_from_bytes(msg, "application/json", bytes);
-    g_bytes_unref(bytes);
+    g_signal_connect(msg, "restarted", G_CALLBACK(on_restarted), bytes);
   }
 
   GError* err = nullptr;
@@ -241,14 +291,12 @@ HttpResponse HttpSession::open_message(const std::string& url, uint64_t offset, 
                                        GInputStream** stream, GCancellable* cancellable) {
   HttpResponse r;
   *stream = nullptr;
-  SoupMessage* msg = soup_message_new("GET", url.c_str());
+  GTlsCertificateFlags refused = (GTlsCertificateFlags)0;
+  SoupMessage* msg = new_message("GET", url, &refused);
   if (!msg) {
     r.error = "invalid URL: " + url;
     return r;
   }
-  g_signal_connect(msg, "authenticate", G_CALLBACK(on_authenticate), &network_);
-  GTlsCertificateFlags refused = (GTlsCertificateFlags)0;
-  g_signal_connect(msg, "accept-certificate", G_CALLBACK(on_accept_certificate), &refused);
   if (offset > 0)
     soup_message_headers_set_range(soup_message_get_request_headers(msg), (goffset)offset, -1);
   if (headers) {

@@ -47,6 +47,10 @@ class HttpSession {
    * URLs can share it. Never destroyed. */
   static std::shared_ptr<HttpSession> shared(unsigned io_timeout_s);
 
+  /* A session with these settings, shared with every other user of
+   * identical ones (same_session()) in this process while any holds it. */
+  static std::shared_ptr<HttpSession> for_settings(const NetworkSettings& network);
+
   explicit HttpSession(unsigned io_timeout_s);
   /* A session with these network settings (checked beforehand with
    * check_network_settings(); a CA file that fails to load here leaves the
@@ -79,10 +83,12 @@ class HttpSession {
  private:
   void describe_failure(SoupMessage* msg, GTlsCertificateFlags refused, const std::string& url, HttpResponse* r);
   std::string proxy_of(const std::string& url) const;
+  SoupMessage* new_message(const char* method, const std::string& url, GTlsCertificateFlags* refused);
   HttpResponse open_message(const std::string& url, uint64_t offset, const Headers* headers, GInputStream** stream,
                             GCancellable* cancellable);
 
   NetworkSettings network_;
+  std::string proxy_authorization_; /* Basic credentials for an HTTP proxy; never logged */
   SoupSession* session_;
 };
 

@@ -161,10 +161,14 @@ GST_START_TEST(test_proxy_credentials) {
     set_src(pipeline, "src", "proxy", proxy->url().c_str(), "proxy-id", "mvuser", "proxy-pw", "pr0xy-s3cret", nullptr);
     if (tls)
       set_src(pipeline, "src", "ca-file", test_data("tls-selfsigned.pem").c_str(), nullptr);
+    LogCapture capture(GST_LEVEL_MEMDUMP);
     Run run;
     play(pipeline, &run);
     assert_eos(run);
     fail_unless_equals_int(emu->ledger_count(), 1);
+    /* Never logged, in clear or as the Basic credentials. */
+    fail_if(capture.contains("pr0xy-s3cret"), "the proxy password is in the debug log");
+    fail_if(capture.contains("bXZ1c2VyOnByMHh5LXMzY3JldA"), "the proxy credentials are in the debug log");
     gst_object_unref(pipeline);
   }
   /* Write-only, like api-key. */
@@ -181,7 +185,12 @@ GST_START_TEST(test_proxy_without_credentials_is_refused_at_once) {
     const char* id;
     const char* pw;
   };
-  for (const Case& c : {Case{false, nullptr, nullptr}, Case{false, "mvuser", "wrong-pw"}, Case{true, nullptr, nullptr}}) {
+  /* https: the CONNECT is refused. Plain http: the request itself gets the
+   * 407; a GET (attaching to a task) here, because tinyproxy closes the
+   * connection on a 407 without reading a POST's body, which the kernel
+   * turns into a reset before the 407 can be read. (Wrong credentials are
+   * not tested here: tinyproxy answers them with 401, not 407.) */
+  for (const Case& c : {Case{true, nullptr, nullptr}, Case{false, nullptr, nullptr}}) {
     auto emu = c.tls ? tls_emulator() : start_emulator();
     GstElement* pipeline = image_pipeline(emu.get(), "no credentials");
     set_src(pipeline, "src", "proxy", proxy->url().c_str(), "retries", 5, nullptr);
@@ -189,27 +198,20 @@ GST_START_TEST(test_proxy_without_credentials_is_refused_at_once) {
       set_src(pipeline, "src", "proxy-id", c.id, "proxy-pw", c.pw, nullptr);
     if (c.tls)
       set_src(pipeline, "src", "ca-file", test_data("tls-selfsigned.pem").c_str(), nullptr);
-    const std::string before = proxy->log();
-    LogCapture capture(GST_LEVEL_LOG);
+    else
+      set_src(pipeline, "src", "task-id", "t-attached", nullptr);
+    const std::string what = c.tls ? "https" : "http";
+    const std::string target =
+        c.tls ? "CONNECT " + host_port(emu->url()) : "GET " + emu->url() + "/api/v1/tasks/t-attached ";
+    const int before = proxy->carried(target);
     Run run;
     play(pipeline, &run);
-    fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED), "%s",
-                run.message().c_str());
+    fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED), "%s: %s",
+                what.c_str(), run.message().c_str());
     assert_contains(run.message(), "The proxy " + proxy->url());
     assert_contains(run.message(), "proxy-id and proxy-pw");
-    fail_if(run.message().find("wrong-pw") != std::string::npos);
-    fail_if(capture.contains("wrong-pw"), "the proxy password is in the debug log");
-    /* One attempt, not retried: nothing reached the API. */
-    const std::string target = c.tls ? "CONNECT " + host_port(emu->url()) : "POST " + emu->url() + "/api/v1/tasks ";
-    const int tries = proxy->carried(target) - [&] {
-      int n = 0;
-      for (size_t at = before.find(target); at != std::string::npos; at = before.find(target, at + 1))
-        n++;
-      return n;
-    }();
-    /* Plain http with a wrong password: the first 407, then the request
-     * with the credentials, refused again; never more. */
-    fail_unless_equals_int(tries, c.id && !c.tls ? 2 : 1);
+    /* One attempt, not retried; nothing reached the API. */
+    fail_unless_equals_int(proxy->carried(target) - before, 1);
     fail_unless_equals_int(count_origin(requests(emu.get()), "api"), 0);
     fail_unless_equals_int(emu->ledger_count(), 0);
     gst_object_unref(pipeline);
