@@ -246,6 +246,38 @@ GST_START_TEST(test_environment_proxy_and_no_proxy) {
 }
 GST_END_TEST;
 
+/* A proxy from the environment that wants credentials: proxy-id and
+ * proxy-pw answer its 407 (plain http; a GET here, attaching to a task,
+ * for the reason given above). */
+GST_START_TEST(test_environment_proxy_with_credentials) {
+  auto emu = start_emulator();
+  auto proxy = start_proxy("mvuser", "pr0xy-s3cret");
+  g_setenv("http_proxy", proxy->url().c_str(), TRUE);
+  g_unsetenv("no_proxy");
+  /* A task to attach to, made through the same proxy named as a property. */
+  GstElement* pipeline = image_pipeline(emu.get(), "env credentials");
+  set_src(pipeline, "src", "proxy", proxy->url().c_str(), "proxy-id", "mvuser", "proxy-pw", "pr0xy-s3cret", nullptr);
+  Run made;
+  play(pipeline, &made);
+  assert_eos(made);
+  const std::string task = src_string(pipeline, "task-id");
+  gst_object_unref(pipeline);
+
+  emu->clear_requests();
+  pipeline = image_pipeline(emu.get(), "env credentials");
+  set_src(pipeline, "src", "task-id", task.c_str(), "proxy-id", "mvuser", "proxy-pw", "pr0xy-s3cret", nullptr);
+  Run attached;
+  play(pipeline, &attached);
+  g_unsetenv("http_proxy");
+  assert_eos(attached);
+  auto log = requests(emu.get());
+  fail_unless(count_origin(log, "api") >= 1 && count_origin(log, "cdn") >= 1);
+  for (const Request& r : log)
+    assert_contains(r.header("via"), "tinyproxy");
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 /* The proxy property overrides the environment, no_proxy included. */
 GST_START_TEST(test_proxy_property_overrides_environment) {
   auto emu = start_emulator();
@@ -511,6 +543,7 @@ static Suite* network_suite(void) {
   tcase_add_test(tc, test_proxy_credentials);
   tcase_add_test(tc, test_proxy_without_credentials_is_refused_at_once);
   tcase_add_test(tc, test_environment_proxy_and_no_proxy);
+  tcase_add_test(tc, test_environment_proxy_with_credentials);
   tcase_add_test(tc, test_proxy_property_overrides_environment);
   tcase_add_test(tc, test_untrusted_ca_refused_then_trusted_with_ca_file);
   tcase_add_test(tc, test_bad_network_settings_fail_before_any_request);
