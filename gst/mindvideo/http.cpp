@@ -119,6 +119,13 @@ std::string HttpSession::proxy_of(const std::string& url) const {
  * proxy or the host, and says what to do. */
 void HttpSession::describe_failure(SoupMessage* msg, GTlsCertificateFlags refused, const std::string& url,
                                    HttpResponse* r) {
+  if (msg && r->status && (r->status == SOUP_STATUS_UNAUTHORIZED || r->status == SOUP_STATUS_PROXY_AUTHENTICATION_REQUIRED) &&
+      g_strcmp0(g_uri_get_scheme(soup_message_get_uri(msg)), "https") == 0 && !soup_message_get_tls_peer_certificate(msg)) {
+    /* An https answer without a TLS handshake: the proxy refused the
+     * CONNECT (some proxies, tinyproxy among them, say 401 to wrong
+     * credentials), and the API never saw the request. */
+    r->failure.kind = Failure::Kind::ProxyAuth;
+  }
   if (r->failure.kind == Failure::Kind::ProxyAuth) {
     const std::string how = network_.proxy_id.empty() ? "set proxy-id and proxy-pw" : "check proxy-id and proxy-pw";
     r->error = "The proxy " + proxy_of(url) + " refused the request: it requires authentication (" +
