@@ -7,6 +7,7 @@
  * sessions kept apart when their network settings differ.
  */
 #include "element-helpers.h"
+#include "socks5.h"
 #include "tinyproxy.h"
 
 #include <json-glib/json-glib.h>
@@ -302,6 +303,26 @@ GST_START_TEST(test_proxy_property_overrides_environment) {
 }
 GST_END_TEST;
 
+/* GIO's SOCKS5 client carries the API (over TLS inside the tunnel) and the
+ * downloads alike. */
+GST_START_TEST(test_socks5_proxy) {
+  auto emu = tls_emulator();
+  auto socks = Socks5Proxy::start();
+  fail_unless(socks != nullptr, "the SOCKS5 proxy did not start");
+  GstElement* pipeline = image_pipeline(emu.get(), "through socks5");
+  set_src(pipeline, "src", "proxy", socks->url().c_str(), "ca-file", test_data("tls-selfsigned.pem").c_str(), nullptr);
+  Run run;
+  play(pipeline, &run);
+  assert_eos(run);
+  auto targets = socks->targets();
+  auto connects = [&targets](const std::string& where) { return std::count(targets.begin(), targets.end(), where); };
+  fail_unless(connects(host_port(emu->url())) >= 1, "the API was not reached through the SOCKS5 proxy");
+  fail_unless(connects(host_port(emu->cdn_url())) >= 1, "the output was not downloaded through the SOCKS5 proxy");
+  fail_unless_equals_int(emu->ledger_count(), 1);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 /* ---- TLS trust ---------------------------------------------------------------- */
 
 GST_START_TEST(test_untrusted_ca_refused_then_trusted_with_ca_file) {
@@ -550,6 +571,7 @@ static Suite* network_suite(void) {
   tcase_add_test(tc, test_environment_proxy_and_no_proxy);
   tcase_add_test(tc, test_environment_proxy_with_credentials);
   tcase_add_test(tc, test_proxy_property_overrides_environment);
+  tcase_add_test(tc, test_socks5_proxy);
   tcase_add_test(tc, test_untrusted_ca_refused_then_trusted_with_ca_file);
   tcase_add_test(tc, test_bad_network_settings_fail_before_any_request);
   tcase_add_test(tc, test_user_agent_and_extra_headers);
