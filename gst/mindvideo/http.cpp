@@ -56,8 +56,9 @@ void read_head(SoupMessage* msg, HttpResponse* r) {
   }
 }
 
-/* Answers the proxy's 407 on plain http with proxy-id and proxy-pw, once:
- * a second 407 means they are wrong, and is the error. */
+/* Answers a proxy's 407 (a CONNECT's, or a plain http request's when no
+ * credentials went up front) with proxy-id and proxy-pw, once: another 407
+ * means they are wrong, and is the error. */
 gboolean on_authenticate(SoupMessage*, SoupAuth* auth, gboolean retrying, gpointer data) {
   const auto* network = static_cast<const NetworkSettings*>(data);
   if (!soup_auth_is_for_proxy(auth) || retrying || network->proxy_id.empty())
@@ -189,8 +190,9 @@ HttpSession::HttpSession(const NetworkSettings& network) : network_(network) {
   if (!network_.proxy.empty()) {
     /* Every request, whatever its scheme or host, goes through this proxy
      * (as souphttpsrc's proxy property); the environment is not consulted.
-     * GIO authenticates CONNECT (https) and SOCKS with the URI's userinfo;
-     * plain http requests answer a 407 through the authenticate signal. */
+     * The credentials: up front on plain http requests (new_message());
+     * through the authenticate signal for the 407 of a CONNECT (https);
+     * in the URI's userinfo for SOCKS5, which GIO speaks. */
     const std::string uri = proxy_with_credentials(network_.proxy, network_.proxy_id, network_.proxy_pw);
     GProxyResolver* resolver = g_simple_proxy_resolver_new(uri.c_str(), nullptr);
     soup_session_set_proxy_resolver(session_, resolver);

@@ -56,7 +56,7 @@ bool is_http_proxy(const std::string& proxy);
 /* The proxy as it may be shown and logged: without user name or password. */
 std::string proxy_for_display(const std::string& proxy);
 /* The URI for GSimpleProxyResolver: the proxy with `id`/`pw` as its
- * userinfo (for CONNECT and SOCKS, which GIO authenticates from it). */
+ * userinfo (for SOCKS5, which GIO authenticates from it). */
 std::string proxy_with_credentials(const std::string& proxy, const std::string& id, const std::string& pw);
 
 /* Header names the element sets itself and that extra-headers must not

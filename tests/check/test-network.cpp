@@ -253,8 +253,8 @@ GST_START_TEST(test_environment_proxy_and_no_proxy) {
 GST_END_TEST;
 
 /* A proxy from the environment that wants credentials: proxy-id and
- * proxy-pw answer its 407 (plain http; a GET here, attaching to a task,
- * for the reason given above). */
+ * proxy-pw answer its 407, to plain http requests (a GET here, attaching
+ * to a task, for the reason given above) and to a CONNECT. */
 GST_START_TEST(test_environment_proxy_with_credentials) {
   auto emu = start_emulator();
   auto proxy = start_proxy("mvuser", "pr0xy-s3cret");
@@ -280,6 +280,20 @@ GST_START_TEST(test_environment_proxy_with_credentials) {
   fail_unless(count_origin(log, "api") >= 1 && count_origin(log, "cdn") >= 1);
   for (const Request& r : log)
     assert_contains(r.header("via"), "tinyproxy");
+  gst_object_unref(pipeline);
+
+  /* https: the CONNECT's 407 is answered the same way. */
+  auto tls = tls_emulator();
+  g_setenv("https_proxy", proxy->url().c_str(), TRUE);
+  pipeline = image_pipeline(tls.get(), "env credentials over https");
+  set_src(pipeline, "src", "ca-file", test_data("tls-selfsigned.pem").c_str(), "proxy-id", "mvuser", "proxy-pw",
+          "pr0xy-s3cret", nullptr);
+  Run secure;
+  play(pipeline, &secure);
+  g_unsetenv("https_proxy");
+  assert_eos(secure);
+  fail_unless(proxy->carried("CONNECT " + host_port(tls->url())) >= 1, "%s", proxy->log().c_str());
+  fail_unless_equals_int(tls->ledger_count(), 1);
   gst_object_unref(pipeline);
 }
 GST_END_TEST;
