@@ -90,6 +90,7 @@
 
 #include "mindvideo/api.h"
 #include "mindvideo/http.h"
+#include "mindvideo/network.h"
 #include "mindvideo/run.h"
 #include "mindvideo/uri.h"
 
@@ -119,6 +120,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_mind_video_src_debug);
  * stops a hostile or broken host from filling the disk. */
 #define DEFAULT_MAX_SIZE (G_GUINT64_CONSTANT(4) << 30)
 #define DEFAULT_ALLOW_PLAIN_HTTP FALSE
+#define DEFAULT_USER_AGENT "mindvideosrc/" PACKAGE_VERSION
 /* The GstContext type through which elements share one HTTP session, as
  * souphttpsrc shares its own through "gst.soup.session". */
 #define MINDVIDEO_SESSION_CONTEXT "mindvideo.http.session"
@@ -141,6 +143,13 @@ enum {
   PROP_RETRIES,
   PROP_MAX_SIZE,
   PROP_ALLOW_PLAIN_HTTP,
+  PROP_PROXY,
+  PROP_PROXY_ID,
+  PROP_PROXY_PW,
+  PROP_CA_FILE,
+  PROP_TLS_DATABASE,
+  PROP_USER_AGENT,
+  PROP_EXTRA_HEADERS,
   PROP_STATUS,
   PROP_REQUEST_ID,
   PROP_COST_ESTIMATE,
@@ -169,6 +178,14 @@ struct Settings {
   gint retries = DEFAULT_RETRIES;
   guint64 max_size = DEFAULT_MAX_SIZE;
   gboolean allow_plain_http = DEFAULT_ALLOW_PLAIN_HTTP;
+  /* Network (see mv::NetworkSettings). */
+  std::string proxy;
+  std::string proxy_id;
+  std::string proxy_pw;
+  std::string ca_file;
+  std::shared_ptr<GTlsDatabase> tls_database;
+  std::string user_agent;
+  std::shared_ptr<GstStructure> extra_headers; /* never changed once set: replaced */
 };
 
 /* What users read back. */
@@ -281,7 +298,7 @@ struct GstMindVideoSrcPrivate final : public mv::RunObserver {
   void on_output(size_t index, const std::string& url) override;
 
   void post_progress(GstProgressType type, const std::string& text);
-  std::shared_ptr<mv::HttpSession> use_session(guint request_timeout);
+  std::shared_ptr<mv::HttpSession> use_session(const mv::NetworkSettings& network);
   void send_tags();
   void post_task_message(const mv::TaskInfo& task);
   void post_error(const mv::Error& error);
@@ -487,6 +504,77 @@ static void gst_mind_video_src_class_init(GstMindVideoSrcClass* klass) {
       "Send the API key over plain http:// to a host that is not loopback (default: refused)",
       DEFAULT_ALLOW_PLAIN_HTTP, rw);
   /**
+   * GstMindVideoSrc:proxy:
+   *
+   * The proxy for every request of this element, to the API and to output
+   * hosts alike: `http://host:port` (a bare `host:port` means http),
+   * `https://`, `socks4://`, `socks4a://` or `socks5://`. When set, it
+   * overrides the environment (`no_proxy` included). When unset,
+   * `http_proxy`, `https_proxy` and `no_proxy` from the environment apply,
+   * through GLib's default proxy resolver. https requests go through the
+   * proxy with CONNECT, so the proxy never sees the API key.
+   */
+  properties[PROP_PROXY] = g_param_spec_string(
+      "proxy", "Proxy",
+      "Proxy URI for every request (http://, socks5://...; default: from http_proxy/https_proxy/no_proxy)", nullptr,
+      rw);
+  /**
+   * GstMindVideoSrc:proxy-id:
+   *
+   * The user name for the proxy, when it asks for one (HTTP 407), be it
+   * #GstMindVideoSrc:proxy or a proxy from the environment.
+   */
+  properties[PROP_PROXY_ID] = g_param_spec_string(
+      "proxy-id", "Proxy user name", "User name for proxy authentication", nullptr, rw);
+  /**
+   * GstMindVideoSrc:proxy-pw:
+   *
+   * The password for the proxy. Write-only, and never logged, like
+   * #GstMindVideoSrc:api-key.
+   */
+  properties[PROP_PROXY_PW] = g_param_spec_string(
+      "proxy-pw", "Proxy password", "Password for proxy authentication (write-only)", nullptr, wo);
+  /**
+   * GstMindVideoSrc:ca-file:
+   *
+   * A PEM file of CA certificates to trust for this element's connections,
+   * instead of the system's: for a TLS-inspecting gateway, or an API with a
+   * private CA. Certificates are always verified; a host whose certificate
+   * is not signed by one of these CAs is refused.
+   */
+  properties[PROP_CA_FILE] = g_param_spec_string(
+      "ca-file", "CA file", "PEM file of CA certificates to trust instead of the system's", nullptr, rw);
+  /**
+   * GstMindVideoSrc:tls-database:
+   *
+   * A #GTlsDatabase to verify certificates with, for applications (as
+   * souphttpsrc's). Not together with #GstMindVideoSrc:ca-file.
+   */
+  properties[PROP_TLS_DATABASE] = g_param_spec_object(
+      "tls-database", "TLS database", "TLS database with the CAs to trust (default: the system's)",
+      G_TYPE_TLS_DATABASE, rw);
+  /**
+   * GstMindVideoSrc:user-agent:
+   *
+   * The User-Agent sent to the API and to output hosts.
+   */
+  properties[PROP_USER_AGENT] = g_param_spec_string(
+      "user-agent", "User-Agent", "User-Agent sent to the API and to output hosts", DEFAULT_USER_AGENT, rw);
+  /**
+   * GstMindVideoSrc:extra-headers:
+   *
+   * Headers to add to every request to the API origin, as a structure whose
+   * fields are the header names, e.g. `extra-headers="headers,
+   * X-Gateway-Token=abc"` (the structure's name does not matter). Values
+   * are strings or anything that converts to one; an array becomes one
+   * header with its values separated by commas. They are never sent to
+   * output hosts. `Authorization`, `Idempotency-Key`, `Content-Type` and
+   * `Host` may not be set this way: starting fails with a settings error.
+   */
+  properties[PROP_EXTRA_HEADERS] = g_param_spec_boxed(
+      "extra-headers", "Extra headers", "Extra headers for the API requests only (not for output hosts)",
+      GST_TYPE_STRUCTURE, rw);
+  /**
    * GstMindVideoSrc:status:
    *
    * The task's status as the API last reported it: `queued`, `processing`,
@@ -585,6 +673,18 @@ static void gst_mind_video_src_set_property(GObject* object, guint prop_id, cons
     case PROP_RETRIES: s.retries = g_value_get_int(value); break;
     case PROP_MAX_SIZE: s.max_size = g_value_get_uint64(value); break;
     case PROP_ALLOW_PLAIN_HTTP: s.allow_plain_http = g_value_get_boolean(value); break;
+    case PROP_PROXY: set_string(&s.proxy, value); break;
+    case PROP_PROXY_ID: set_string(&s.proxy_id, value); break;
+    case PROP_PROXY_PW: set_string(&s.proxy_pw, value); break;
+    case PROP_CA_FILE: set_string(&s.ca_file, value); break;
+    case PROP_TLS_DATABASE: s.tls_database = mv::tls_database_ref(G_TLS_DATABASE(g_value_get_object(value))); break;
+    case PROP_USER_AGENT: set_string(&s.user_agent, value); break;
+    case PROP_EXTRA_HEADERS: {
+      const GstStructure* headers = gst_value_get_structure(value);
+      s.extra_headers.reset(headers ? gst_structure_copy(headers) : nullptr,
+                            [](GstStructure* h) { if (h) gst_structure_free(h); });
+      break;
+    }
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -639,6 +739,12 @@ static void gst_mind_video_src_get_property(GObject* object, guint prop_id, GVal
     case PROP_RETRIES: g_value_set_int(value, s.retries); break;
     case PROP_MAX_SIZE: g_value_set_uint64(value, s.max_size); break;
     case PROP_ALLOW_PLAIN_HTTP: g_value_set_boolean(value, s.allow_plain_http); break;
+    case PROP_PROXY: str(s.proxy); break;
+    case PROP_PROXY_ID: str(s.proxy_id); break;
+    case PROP_CA_FILE: str(s.ca_file); break;
+    case PROP_TLS_DATABASE: g_value_set_object(value, s.tls_database.get()); break;
+    case PROP_USER_AGENT: str(s.user_agent.empty() ? DEFAULT_USER_AGENT : s.user_agent); break;
+    case PROP_EXTRA_HEADERS: gst_value_set_structure(value, s.extra_headers.get()); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -800,13 +906,15 @@ static void gst_mind_video_src_set_context(GstElement* element, GstContext* cont
   GST_ELEMENT_CLASS(parent_class)->set_context(element, context);
 }
 
-/* Picks the HTTP session for this run. With the default request-timeout
- * (a session-wide setting in libsoup) it is shared: the one a neighbour or
- * the application offers through a GstContext, else the process-wide one,
- * then offered in turn, as souphttpsrc does. No network I/O. */
-std::shared_ptr<mv::HttpSession> GstMindVideoSrcPrivate::use_session(guint request_timeout) {
-  if (request_timeout != DEFAULT_REQUEST_TIMEOUT)
-    return std::make_shared<mv::HttpSession>(request_timeout);
+/* Picks the HTTP session for this run: the one a neighbour or the
+ * application offers through a GstContext when its network settings are
+ * identical to this element's (proxy, credentials, trust, User-Agent,
+ * request-timeout: all session-wide in libsoup), else the process-wide one
+ * for default settings, else the one of other elements with identical
+ * settings, or a new one; then offered in turn, as
+ * souphttpsrc does. A session with other settings is never adopted. No
+ * network I/O. */
+std::shared_ptr<mv::HttpSession> GstMindVideoSrcPrivate::use_session(const mv::NetworkSettings& network) {
   GstQuery* query = gst_query_new_context(MINDVIDEO_SESSION_CONTEXT);
   if (gst_pad_peer_query(GST_BASE_SRC_PAD(self), query)) {
     GstContext* context = nullptr;
@@ -818,13 +926,20 @@ std::shared_ptr<mv::HttpSession> GstMindVideoSrcPrivate::use_session(guint reque
                              gst_message_new_need_context(GST_OBJECT(self), MINDVIDEO_SESSION_CONTEXT));
   }
   gst_query_unref(query);
-  std::shared_ptr<mv::HttpSession> http;
+  std::shared_ptr<mv::HttpSession> offered;
   {
     std::lock_guard<std::mutex> guard(settings_lock);
-    http = context_http;
+    offered = context_http;
   }
-  if (!http)
+  std::shared_ptr<mv::HttpSession> http;
+  if (offered && mv::same_session(offered->network(), network))
+    http = offered;
+  else if (network.is_default())
     http = mv::HttpSession::process_default();
+  else
+    http = mv::HttpSession::for_settings(network);
+  if (offered && offered != http)
+    GST_DEBUG_OBJECT(self, "not using the offered HTTP session: its network settings differ");
   GstContext* context = gst_context_new(MINDVIDEO_SESSION_CONTEXT, TRUE);
   GstMindVideoSession session{http};
   /* "id" tells sessions apart, for applications and tests. */
@@ -876,6 +991,14 @@ static gboolean gst_mind_video_src_start(GstBaseSrc* bsrc) {
   js.retry.max_retries = s.retries;
   js.allow_plain_http = s.allow_plain_http;
   rs.max_size = s.max_size;
+  mv::NetworkSettings network;
+  network.proxy = s.proxy;
+  network.proxy_id = s.proxy_id;
+  network.proxy_pw = s.proxy_pw;
+  network.ca_file = s.ca_file;
+  network.tls_database = s.tls_database;
+  network.user_agent = s.user_agent;
+  network.io_timeout_s = s.request_timeout;
 
   priv->streaming = std::make_unique<Streaming>();
   Streaming& st = *priv->streaming;
@@ -890,8 +1013,14 @@ static gboolean gst_mind_video_src_start(GstBaseSrc* bsrc) {
   /* No network I/O here: basesrc may start and stop just to answer a
    * scheduling query, and a submission costs money. */
   mv::Error error;
-  st.run = mv::Run::create(
-      rs, priv->keys, [priv, &s] { return priv->use_session(s.request_timeout); }, *priv, &error);
+  if (!mv::headers_from_structure(s.extra_headers.get(), &network.extra_headers, &error.message) ||
+      !mv::check_network_settings(network, &error.message)) {
+    error.kind = mv::Error::Kind::Settings;
+  } else {
+    js.extra_headers = network.extra_headers;
+    st.run = mv::Run::create(
+        rs, priv->keys, [priv, &network] { return priv->use_session(network); }, *priv, &error);
+  }
   if (!st.run) {
     priv->post_error(error);
     priv->streaming.reset();

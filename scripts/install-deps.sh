@@ -11,6 +11,8 @@ packages=(
   libglib2.0-dev-bin  # glib-compile-resources: the schemas are compiled into the plugin
   # tests: the official JSON Schema conformance suite, memcheck, libFuzzer
   json-schema-test-suite valgrind clang libclang-rt-14-dev
+  # tests: a real HTTP proxy on loopback (tests/check/test-network.cpp)
+  tinyproxy-bin
   # runtime: TLS for https, and the elements the demo, tests and emulator use
   glib-networking ca-certificates
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-base-apps gstreamer1.0-plugins-good

@@ -199,7 +199,9 @@ void Downloader::report(Error::Kind kind, const std::string& message, unsigned h
 void Downloader::report_refused(const HttpResponse& r, uint64_t offset) {
   Error::Kind kind = error_kind_for_status(r.status, Origin::Output);
   const std::string code = std::to_string(r.status);
-  if (r.status == 0)
+  if (r.failure.kind == Failure::Kind::ProxyAuth) /* the text names the proxy */
+    report(Error::Kind::NotAuthorized, "Could not download the output: " + r.error, r.status);
+  else if (r.status == 0)
     report(offset ? Error::Kind::Read : kind, "Could not download the output: " + r.error);
   else if (kind == Error::Kind::NotAuthorized)
     report(kind, "The output host refused the download (HTTP " + code + "): " + parse_error_message(r.body),

@@ -9,7 +9,7 @@ namespace mv {
 Error::Kind error_kind_for_status(unsigned status, Origin origin) {
   if (status == 0)
     return Error::Kind::OpenRead;
-  if (status == 401 || status == 403)
+  if (status == 401 || status == 403 || status == 407)
     return Error::Kind::NotAuthorized;
   if (status == 404 || status == 410)
     return Error::Kind::NotFound;

@@ -16,7 +16,7 @@ namespace mv {
 struct Error {
   enum class Kind {
     Settings,      /* bad properties, or input the server rejected (400/409/422) */
-    NotAuthorized, /* 401/403 */
+    NotAuthorized, /* 401/403, and 407 from a proxy */
     NotFound,      /* 404/410 */
     Failed,        /* other 4xx, a failed or cancelled task, the deadline */
     OpenRead,      /* no response at all: refused, unreachable, TLS */

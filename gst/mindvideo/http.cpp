@@ -8,6 +8,9 @@
 
 #include <libsoup/soup.h>
 
+#include <algorithm>
+#include <mutex>
+
 namespace mv {
 
 namespace {
@@ -19,6 +22,9 @@ void set_transport_error(HttpResponse* r, const GError* err) {
   r->cancelled = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
     r->failure.kind = Failure::Kind::Timeout;
+  else if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_PROXY_NEED_AUTH) ||
+           g_error_matches(err, G_IO_ERROR, G_IO_ERROR_PROXY_AUTH_FAILED))
+    r->failure.kind = Failure::Kind::ProxyAuth; /* a CONNECT or SOCKS the proxy refused */
   else if (err->domain == G_TLS_ERROR)
     r->failure.kind = Failure::Kind::Tls;
   else
@@ -36,7 +42,8 @@ void read_head(SoupMessage* msg, HttpResponse* r) {
   r->content_type = header("Content-Type");
   r->location = header("Location");
   r->ranges_refused = g_ascii_strcasecmp(header("Accept-Ranges").c_str(), "none") == 0;
-  r->failure.kind = Failure::Kind::Http;
+  r->failure.kind = r->status == SOUP_STATUS_PROXY_AUTHENTICATION_REQUIRED ? Failure::Kind::ProxyAuth
+                                                                          : Failure::Kind::Http;
   r->failure.http_status = r->status;
   r->failure.retry_after = header("Retry-After");
   r->failure.retry_after_ms = header("retry-after-ms");
@@ -50,7 +57,108 @@ void read_head(SoupMessage* msg, HttpResponse* r) {
   }
 }
 
+/* Answers a proxy's 407 (a CONNECT's, or a plain http request's when no
+ * credentials went up front) with proxy-id and proxy-pw, once: another 407
+ * means they are wrong, and is the error. */
+gboolean on_authenticate(SoupMessage*, SoupAuth* auth, gboolean retrying, gpointer data) {
+  const auto* network = static_cast<const NetworkSettings*>(data);
+  if (!soup_auth_is_for_proxy(auth) || retrying || network->proxy_id.empty())
+    return FALSE;
+  soup_auth_authenticate(auth, network->proxy_id.c_str(), network->proxy_pw.c_str());
+  return TRUE;
+}
+
+/* Notes why a certificate was refused; the answer stays "no". */
+gboolean on_accept_certificate(SoupMessage*, GTlsCertificate*, GTlsCertificateFlags errors, gpointer data) {
+  *static_cast<GTlsCertificateFlags*>(data) = errors;
+  return FALSE;
+}
+
+/* A restarted message (after a 407 answered through `authenticate`) sends
+ * its body again from the start. */
+void on_restarted(SoupMessage* msg, gpointer data) {
+  soup_message_set_request_body_from_bytes(msg, "application/json", static_cast<GBytes*>(data));
+}
+
 }  // namespace
+
+/* A new request with the session's proxy credentials and the bookkeeping
+ * of refused certificates. */
+SoupMessage* HttpSession::new_message(const char* method, const std::string& url, GTlsCertificateFlags* refused) {
+  SoupMessage* msg = soup_message_new(method, url.c_str());
+  if (!msg)
+    return nullptr;
+  g_signal_connect(msg, "accept-certificate", G_CALLBACK(on_accept_certificate), refused);
+  if (!proxy_authorization_.empty() && g_strcmp0(g_uri_get_scheme(soup_message_get_uri(msg)), "http") == 0) {
+    /* A plain-http request through the element's HTTP proxy: credentials
+     * up front, as curl sends them. Waiting for the 407 would cost a round
+     * trip, and a proxy that closes on a 407 before reading a POST's body
+     * resets the connection instead of answering. https goes through
+     * CONNECT, which GIO authenticates: this header would reach the origin. */
+    soup_message_headers_replace(soup_message_get_request_headers(msg), "Proxy-Authorization",
+                                 proxy_authorization_.c_str());
+  } else {
+    g_signal_connect(msg, "authenticate", G_CALLBACK(on_authenticate), &network_);
+  }
+  return msg;
+}
+
+/* Which proxy carries requests to `url`, for error texts: the element's,
+ * or what the environment's resolver says. Never with credentials. */
+std::string HttpSession::proxy_of(const std::string& url) const {
+  if (!network_.proxy.empty())
+    return proxy_for_display(network_.proxy);
+  std::string found;
+  g_auto(GStrv) proxies = g_proxy_resolver_lookup(g_proxy_resolver_get_default(), url.c_str(), nullptr, nullptr);
+  for (gchar** p = proxies; p && *p && found.empty(); p++)
+    if (g_strcmp0(*p, "direct://") != 0)
+      found = proxy_for_display(*p);
+  return found.empty() ? "(the proxy)" : found + " (from the environment)";
+}
+
+/* Turns the failures that no retry can mend into a sentence that names the
+ * proxy or the host, and says what to do. */
+void HttpSession::describe_failure(SoupMessage* msg, GTlsCertificateFlags refused, const std::string& url,
+                                   HttpResponse* r) {
+  if (msg && r->status && (r->status == SOUP_STATUS_UNAUTHORIZED || r->status == SOUP_STATUS_PROXY_AUTHENTICATION_REQUIRED) &&
+      g_strcmp0(g_uri_get_scheme(soup_message_get_uri(msg)), "https") == 0 && !soup_message_get_tls_peer_certificate(msg)) {
+    /* An https answer without a TLS handshake: the proxy refused the
+     * CONNECT (some proxies, tinyproxy among them, say 401 to wrong
+     * credentials), and the API never saw the request. */
+    r->failure.kind = Failure::Kind::ProxyAuth;
+  }
+  if (r->failure.kind == Failure::Kind::ProxyAuth) {
+    const std::string how = network_.proxy_id.empty() ? "set proxy-id and proxy-pw" : "check proxy-id and proxy-pw";
+    r->error = "The proxy " + proxy_of(url) + " refused the request: it requires authentication (" +
+               (r->status ? "HTTP 407" : r->error) + "); " + how;
+  } else if (r->failure.kind == Failure::Kind::Tls && msg) {
+    g_autoptr(GUri) uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, nullptr);
+    std::string host = uri && g_uri_get_host(uri) ? g_uri_get_host(uri) : url;
+    if (uri && g_uri_get_port(uri) > 0)
+      host += ":" + std::to_string(g_uri_get_port(uri));
+    std::string reason =
+        tls_errors_text((GTlsCertificateFlags)(refused | soup_message_get_tls_peer_certificate_errors(msg)));
+    r->error = "the TLS certificate of " + host + " was refused (" + (reason.empty() ? r->error : reason) +
+               "). To trust the CA that signed it, set ca-file to a PEM file of that CA (or tls-database); "
+               "certificates are always verified";
+  }
+}
+
+std::shared_ptr<HttpSession> HttpSession::for_settings(const NetworkSettings& network) {
+  /* Sessions live while elements use them; the list only remembers them. */
+  static std::mutex lock;
+  static auto* sessions = new std::vector<std::weak_ptr<HttpSession>>();
+  std::lock_guard<std::mutex> guard(lock);
+  sessions->erase(std::remove_if(sessions->begin(), sessions->end(),
+                                 [](const std::weak_ptr<HttpSession>& s) { return s.expired(); }),
+                  sessions->end());
+  for (const auto& weak : *sessions)
+    if (auto session = weak.lock(); session && same_session(session->network(), network))
+      return session;
+  auto session = std::make_shared<HttpSession>(network);
+  sessions->push_back(session);
+  return session;
+}
 
 std::shared_ptr<HttpSession> HttpSession::process_default() {
   /* Leaked on purpose: a SoupSession must not be finalized at exit from
@@ -59,15 +167,56 @@ std::shared_ptr<HttpSession> HttpSession::process_default() {
   return *session;
 }
 
-HttpSession::HttpSession(unsigned io_timeout_s) {
+HttpSession::HttpSession(unsigned io_timeout_s)
+    : HttpSession([io_timeout_s] {
+        NetworkSettings network;
+        network.io_timeout_s = io_timeout_s;
+        return network;
+      }()) {}
+
+HttpSession::HttpSession(const NetworkSettings& network) : network_(network) {
+  network_.extra_headers.clear(); /* per request, not the session's */
+  /* A trailing space makes libsoup append its own name and version. */
+  const std::string agent =
+      network_.user_agent.empty() ? std::string("mindvideosrc/" PACKAGE_VERSION " ") : network_.user_agent;
   /* Shared by every element of a process, each of which may hold an event
    * stream, a poll and a download at once: room for many. */
-  session_ = soup_session_new_with_options("timeout", io_timeout_s, "idle-timeout", 60,
-                                           "user-agent", "mindvideosrc/" PACKAGE_VERSION " ",
-                                           "max-conns", 1024, "max-conns-per-host", 256, nullptr);
+  session_ = soup_session_new_with_options("timeout", network_.io_timeout_s, "idle-timeout", 60, "user-agent",
+                                           agent.c_str(), "max-conns", 1024, "max-conns-per-host", 256, nullptr);
   /* Bytes must arrive as the server stored them: Content-Length and Range
    * offsets refer to them, so no transparent decompression. */
   soup_session_remove_feature_by_type(session_, SOUP_TYPE_CONTENT_DECODER);
+
+  if (!network_.proxy.empty()) {
+    /* Every request, whatever its scheme or host, goes through this proxy
+     * (as souphttpsrc's proxy property); the environment is not consulted.
+     * The credentials: up front on plain http requests (new_message());
+     * through the authenticate signal for the 407 of a CONNECT (https);
+     * in the URI's userinfo for SOCKS5, which GIO speaks. */
+    const std::string uri = proxy_with_credentials(network_.proxy, network_.proxy_id, network_.proxy_pw);
+    GProxyResolver* resolver = g_simple_proxy_resolver_new(uri.c_str(), nullptr);
+    soup_session_set_proxy_resolver(session_, resolver);
+    g_object_unref(resolver);
+    if (!network_.proxy_id.empty() && is_http_proxy(network_.proxy)) {
+      const std::string pair = network_.proxy_id + ":" + network_.proxy_pw;
+      g_autofree gchar* encoded = g_base64_encode((const guchar*)pair.data(), pair.size());
+      proxy_authorization_ = std::string("Basic ") + encoded;
+    }
+  }
+  /* Certificates are always verified; these only say which CAs to trust. */
+  if (!network_.ca_file.empty()) {
+    g_autoptr(GError) err = nullptr;
+    g_autoptr(GTlsDatabase) db = g_tls_file_database_new(network_.ca_file.c_str(), &err);
+    if (db) {
+      soup_session_set_tls_database(session_, db);
+    } else {
+      /* check_network_settings() refused it before any element got here. */
+      GST_CAT_WARNING(debug_category(), "ca-file %s: %s; only the system's CAs are trusted",
+                      network_.ca_file.c_str(), err->message);
+    }
+  } else if (network_.tls_database) {
+    soup_session_set_tls_database(session_, network_.tls_database.get());
+  }
 }
 
 HttpSession::~HttpSession() {
@@ -78,7 +227,8 @@ HttpResponse HttpSession::send(const std::string& log_id, const char* method, co
                                const Headers& headers, const std::string* json_body, size_t max_body,
                                GCancellable* cancellable) {
   HttpResponse r;
-  g_autoptr(SoupMessage) msg = soup_message_new(method, url.c_str());
+  GTlsCertificateFlags refused = (GTlsCertificateFlags)0;
+  g_autoptr(SoupMessage) msg = new_message(method, url, &refused);
   if (!msg) {
     r.error = "invalid URL: " + url;
     return r;
@@ -87,19 +237,23 @@ HttpResponse HttpSession::send(const std::string& log_id, const char* method, co
   SoupMessageHeaders* req = soup_message_get_request_headers(msg);
   for (const auto& [name, value] : headers)
     soup_message_headers_replace(req, name.c_str(), value.c_str());
+  g_autoptr(GBytes) bytes = nullptr;
   if (json_body) {
-    g_autoptr(GBytes) bytes = g_bytes_new(json_body->data(), json_body->size());
+    bytes = g_bytes_new(json_body->data(), json_body->size());
     soup_message_set_request_body_from_bytes(msg, "application/json", bytes);
+    g_signal_connect(msg, "restarted", G_CALLBACK(on_restarted), bytes);
   }
 
   g_autoptr(GError) err = nullptr;
   g_autoptr(GInputStream) in = soup_session_send(session_, msg, cancellable, &err);
   if (!in) {
     set_transport_error(&r, err);
+    describe_failure(msg, refused, url, &r);
     MV_DEBUG_ID(log_id, "%s %s failed: %s", method, url.c_str(), r.error.c_str());
     return r;
   }
   read_head(msg, &r);
+  describe_failure(msg, refused, url, &r);
 
   char chunk[16384];
   for (;;) {
@@ -112,9 +266,13 @@ HttpResponse HttpSession::send(const std::string& log_id, const char* method, co
     if (n == 0)
       break;
     if (r.body.size() + (size_t)n > max_body) {
+      /* It cannot get smaller by asking again. */
       r.status = 0;
-      r.failure.kind = Failure::Kind::Network;
-      r.error = "response body larger than " + std::to_string(max_body) + " bytes";
+      r.body.clear();
+      r.failure = Failure{};
+      r.failure.kind = Failure::Kind::TooLarge;
+      r.error = "an answer larger than " + std::to_string(max_body / (1024 * 1024)) + " MiB (" +
+                std::to_string(max_body) + " bytes), the limit for an API response";
       break;
     }
     r.body.append(chunk, (size_t)n);
@@ -138,7 +296,8 @@ HttpResponse HttpSession::open_message(const std::string& log_id, const std::str
                                        const Headers* headers, GInputStream** stream, GCancellable* cancellable) {
   HttpResponse r;
   *stream = nullptr;
-  g_autoptr(SoupMessage) msg = soup_message_new("GET", url.c_str());
+  GTlsCertificateFlags refused = (GTlsCertificateFlags)0;
+  g_autoptr(SoupMessage) msg = new_message("GET", url, &refused);
   if (!msg) {
     r.error = "invalid URL: " + url;
     return r;
@@ -156,8 +315,10 @@ HttpResponse HttpSession::open_message(const std::string& log_id, const std::str
   g_autoptr(GInputStream) in = soup_session_send(session_, msg, cancellable, &err);
   if (!in) {
     set_transport_error(&r, err);
+    describe_failure(msg, refused, url, &r);
   } else {
     read_head(msg, &r);
+    describe_failure(msg, refused, url, &r);
     if (r.ok()) {
       *stream = (GInputStream*)g_steal_pointer(&in);
     } else {

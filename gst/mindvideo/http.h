@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include "network.h"
 #include "retry.h"
 
 #include <gio/gio.h>
@@ -17,16 +18,17 @@
 #include <vector>
 
 typedef struct _SoupSession SoupSession;
+typedef struct _SoupMessage SoupMessage;
 
 namespace mv {
-
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpResponse {
   unsigned status = 0; /* 0: no response (see `failure` and `error`) */
   bool cancelled = false;
   Failure failure;   /* why it did not succeed, for the retry policy */
-  std::string error; /* transport error text, when status is 0 */
+  /* Transport error text when status is 0; for Failure::Kind::ProxyAuth,
+   * Tls and TooLarge a whole sentence for the user. */
+  std::string error;
   std::string body;
   std::string content_type;
   std::string location;
@@ -47,7 +49,15 @@ class HttpSession {
   static constexpr unsigned kDefaultIoTimeoutS = 30;
   static std::shared_ptr<HttpSession> process_default();
 
+  /* A session with these settings, shared with every other user of
+   * identical ones (same_session()) in this process while any holds it. */
+  static std::shared_ptr<HttpSession> for_settings(const NetworkSettings& network);
+
   explicit HttpSession(unsigned io_timeout_s);
+  /* A session with these network settings (checked beforehand with
+   * check_network_settings(); a CA file that fails to load here leaves the
+   * system's trust, so check first). */
+  explicit HttpSession(const NetworkSettings& network);
   ~HttpSession();
   HttpSession(const HttpSession&) = delete;
   HttpSession& operator=(const HttpSession&) = delete;
@@ -56,7 +66,7 @@ class HttpSession {
    * session is shared, and its log lines must say whose request it was. */
 
   /* Sends one request and reads the whole response body, up to `max_body`
-   * bytes (a larger body is an error). Redirects are not followed: API calls
+   * bytes (a larger body is a Failure::Kind::TooLarge). Redirects are not followed: API calls
    * carry the key, which must not travel to another origin. */
   HttpResponse send(const std::string& log_id, const char* method, const std::string& url, const Headers& headers,
                     const std::string* json_body, size_t max_body, GCancellable* cancellable);
@@ -72,10 +82,18 @@ class HttpSession {
   HttpResponse open(const std::string& log_id, const std::string& url, uint64_t offset, GInputStream** stream,
                     GCancellable* cancellable);
 
+ /* The settings the session was made with (extra_headers left empty). */
+  const NetworkSettings& network() const { return network_; }
+
  private:
+  void describe_failure(SoupMessage* msg, GTlsCertificateFlags refused, const std::string& url, HttpResponse* r);
+  std::string proxy_of(const std::string& url) const;
+  SoupMessage* new_message(const char* method, const std::string& url, GTlsCertificateFlags* refused);
   HttpResponse open_message(const std::string& log_id, const std::string& url, uint64_t offset,
                             const Headers* headers, GInputStream** stream, GCancellable* cancellable);
 
+  NetworkSettings network_;
+  std::string proxy_authorization_; /* Basic credentials for an HTTP proxy; never logged */
   SoupSession* session_;
 };
 

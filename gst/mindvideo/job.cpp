@@ -64,9 +64,19 @@ bool Job::sleep_ms(int64_t ms) {
   return cancel_.sleep_ms(std::min(ms, remaining_ms()));
 }
 
+Headers Job::api_headers() const {
+  /* The user's extra headers go first, so that the element's own (set
+   * later, each replacing a header of its name) win. They are for the API
+   * origin only: output downloads never get them. */
+  Headers headers = settings_.extra_headers;
+  headers.emplace_back("Authorization", "Bearer " + settings_.api_key);
+  return headers;
+}
+
 HttpResponse Job::call(const char* method, const std::string& url, const std::string* body,
                        GCancellable* cancellable) {
-  Headers headers{{"Authorization", "Bearer " + settings_.api_key}, {"Accept", "application/json"}};
+  Headers headers = api_headers();
+  headers.emplace_back("Accept", "application/json");
   if (body)
     headers.emplace_back("Idempotency-Key", settings_.idempotency_key);
   HttpResponse r = http_.send(settings_.log_id, method, url, headers, body, kMaxApiBody, cancellable);
@@ -82,7 +92,15 @@ Error Job::http_error(const HttpResponse& r, bool submitting) const {
   e.task_id = task_.task_id;
   e.status = task_.status_text;
   const std::string server = r.body.empty() ? std::string() : ": " + parse_error_message(r.body);
-  if (r.status == 0) {
+  /* Failures that are not a status: their kind overrides the status's. */
+  if (r.failure.kind == Failure::Kind::ProxyAuth) {
+    e.kind = Error::Kind::NotAuthorized;
+    e.message = r.error; /* names the proxy, says what to set */
+  } else if (r.failure.kind == Failure::Kind::TooLarge) {
+    e.kind = Error::Kind::Read;
+    e.message = "The MindVideo API at " + settings_.api_url + " sent " + r.error +
+                ": that is not a task, and asking again would not change it";
+  } else if (r.status == 0) {
     e.message = "Could not reach the MindVideo API at " + settings_.api_url + ": " + r.error;
   } else if (r.status >= 300 && r.status < 400) {
     e.message = "The MindVideo API answered with a redirect (" + code_text(r.status) + " to '" +
@@ -216,8 +234,7 @@ Job::Result Job::poll(Error* error) {
   if (!watcher_ && !status_is_terminal(task_.status)) {
     /* Pushed events cut the wait short; polls stay the truth. */
     watcher_ = std::make_unique<EventWatcher>(http_, settings_.log_id,
-                                              task_events_url(settings_.api_url, task_.task_id),
-                                              Headers{{"Authorization", "Bearer " + settings_.api_key}},
+                                              task_events_url(settings_.api_url, task_.task_id), api_headers(),
                                               [this] { cancel_.nudge(); });
     watcher_->start();
   }

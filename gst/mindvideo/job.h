@@ -36,6 +36,8 @@ struct JobSettings {
   unsigned timeout_s = 1800; /* 0: no deadline */
   RetryPolicy retry;
   bool allow_plain_http = false; /* send the key over http:// to a non-loopback host */
+  /* extra-headers: sent with every API request, never to output hosts. */
+  Headers extra_headers;
 };
 
 class JobObserver {
@@ -78,6 +80,8 @@ class Job {
   Result poll(Error* error);
   Result poll_until_terminal(const std::string& url, Error* error);
   Result finish(Error* error);
+  /* The headers of every API request: the extra ones, then the key. */
+  Headers api_headers() const;
   HttpResponse call(const char* method, const std::string& url, const std::string* body,
                     GCancellable* cancellable);
   Error http_error(const HttpResponse& r, bool submitting) const;

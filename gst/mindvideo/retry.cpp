@@ -17,6 +17,8 @@ bool is_transient(const Failure& failure) {
     case Failure::Kind::Timeout:
       return true;
     case Failure::Kind::Tls:
+    case Failure::Kind::ProxyAuth:
+    case Failure::Kind::TooLarge:
       return false;
     case Failure::Kind::Http:
       switch (failure.http_status) {

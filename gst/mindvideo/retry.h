@@ -22,7 +22,10 @@ struct RetryPolicy {
 
 /* Why an HTTP request did not succeed. */
 struct Failure {
-  enum class Kind { Network, Timeout, Tls, Http } kind = Kind::Network;
+  /* ProxyAuth: the proxy wants credentials (407, or a refused CONNECT);
+   * TooLarge: an API answer over its size cap. Neither gets better by
+   * asking again, nor does a TLS certificate error. */
+  enum class Kind { Network, Timeout, Tls, Http, ProxyAuth, TooLarge } kind = Kind::Network;
   unsigned http_status = 0;   /* for Kind::Http */
   std::string retry_after;    /* Retry-After header, "" if absent */
   std::string retry_after_ms; /* retry-after-ms header, "" if absent */
@@ -34,7 +37,8 @@ struct RetryDecision {
 };
 
 /* Network errors, timeouts and HTTP 408, 429, 500, 502, 503, 504 are
- * transient. Everything else (TLS failures, other 4xx, 409 above all) is not. */
+ * transient. Everything else (TLS failures, proxy authentication, answers
+ * over the size cap, other 4xx, 409 above all) is not. */
 bool is_transient(const Failure& failure);
 
 /* Whether and how long to wait before retry number `retries_done + 1`.

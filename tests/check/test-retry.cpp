@@ -41,6 +41,30 @@ GST_START_TEST(test_transient_classes) {
 }
 GST_END_TEST;
 
+/* Answers that cannot get better by asking again: a certificate the host
+ * will present again, a proxy that wants credentials (407, or a refused
+ * CONNECT), an API answer over the size cap. Never retried, whatever the
+ * policy, even "for ever" as polls use it. */
+GST_START_TEST(test_hopeless_failures_never_retry) {
+  mv::RetryPolicy forever;
+  forever.max_retries = -1;
+  Failure proxy_407 = http(407);
+  proxy_407.kind = Failure::Kind::ProxyAuth;
+  for (const Failure& f : {kind(Failure::Kind::Tls), kind(Failure::Kind::ProxyAuth), kind(Failure::Kind::TooLarge),
+                           proxy_407, http(407)}) {
+    fail_if(mv::is_transient(f));
+    fail_if(mv::decide_retry(forever, 0, f, 0.0, kNow).retry);
+  }
+  /* Even with a Retry-After. */
+  Failure large = kind(Failure::Kind::TooLarge);
+  large.retry_after = "1";
+  fail_if(mv::decide_retry(forever, 0, large, 0.0, kNow).retry);
+  /* What stays retried. */
+  for (const Failure& f : {kind(Failure::Kind::Network), kind(Failure::Kind::Timeout), http(408), http(429), http(503)})
+    fail_unless(mv::decide_retry(forever, 0, f, 0.0, kNow).retry);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_backoff_exact_delays) {
   mv::RetryPolicy p; /* 500 ms doubling to 8 s, 5 retries */
   const int64_t expected[] = {500, 1000, 2000, 4000, 8000};
@@ -140,6 +164,7 @@ static Suite* retry_suite(void) {
   TCase* tc = tcase_create("general");
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_transient_classes);
+  tcase_add_test(tc, test_hopeless_failures_never_retry);
   tcase_add_test(tc, test_backoff_exact_delays);
   tcase_add_test(tc, test_jitter_scales_down_by_a_quarter);
   tcase_add_test(tc, test_fatal_statuses_never_retry);
