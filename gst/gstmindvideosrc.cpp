@@ -577,8 +577,19 @@ static void gst_mind_video_src_class_init(GstMindVideoSrcClass* klass) {
   GST_DEBUG_CATEGORY_INIT(gst_mind_video_src_debug, "mindvideosrc", 0, "MindVideo AI generation source");
 }
 
+/* EOS leaving the source pad, on the streaming thread: the run learns that
+ * its output was delivered (and drops its journal entry). */
+static GstPadProbeReturn gst_mind_video_src_eos_probe(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  GstMindVideoSrcPrivate* priv = static_cast<GstMindVideoSrc*>(data)->priv;
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS && priv->streaming)
+    priv->streaming->run->eos();
+  return GST_PAD_PROBE_OK;
+}
+
 static void gst_mind_video_src_init(GstMindVideoSrc* self) {
   self->priv = new GstMindVideoSrcPrivate(self);
+  gst_pad_add_probe(GST_BASE_SRC_PAD(self), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, gst_mind_video_src_eos_probe, self,
+                    nullptr);
   gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_BYTES);
   /* The size is learned mid-stream, from the download's headers. */
   gst_base_src_set_dynamic_size(GST_BASE_SRC(self), TRUE);

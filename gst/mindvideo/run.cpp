@@ -129,6 +129,15 @@ void Run::JobHooks::on_task(const TaskInfo& task, bool changed) {
   r.observer_.on_task(task, changed);
 }
 
+void Run::eos() {
+  if (!held_ || !ready_ || (all_outputs_ && current_ + 1 < job_->output_urls().size()))
+    return;
+  /* An EOS the application sent mid-download is no delivery. */
+  std::shared_ptr<Output> output = current_output();
+  if (output && output->spool.total() >= 0 && output->spool.downloaded() >= (uint64_t)output->spool.total())
+    forget_entry("delivered");
+}
+
 void Run::forget_entry(const char* why) {
   if (!held_)
     return;

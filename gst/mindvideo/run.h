@@ -130,6 +130,11 @@ class Run {
   /* The journal entry of an unfinished run this run resumes (its key is
    * this run's), or nullptr. */
   const JournalEntry* resumed() const { return resumed_ ? &*resumed_ : nullptr; }
+  /* The element pushed EOS downstream: when the last output was downloaded
+   * whole, it is delivered and its journal entry goes. (basesrc ends a
+   * stream of known size by itself, without a wait() that says Eos.)
+   * Streaming thread. */
+  void eos();
   /* Whether a journal entry of this run is on disk, for a rerun to resume.
    * Streaming thread, or once it stopped. */
   bool journaled() const { return held_ != nullptr; }
