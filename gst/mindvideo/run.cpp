@@ -138,6 +138,21 @@ void Run::eos() {
     forget_entry("delivered");
 }
 
+/* Drops the entry when the run failed in a way every rerun would repeat.
+ * Kept otherwise: the network, a 5xx, the deadline, a download or a wrong
+ * output-index (a rerun with another one resumes unpaid) can all be fixed. */
+void Run::forget_unresumable(const Error& error) {
+  const TaskInfo& task = job_->task();
+  const unsigned status = error.http_status;
+  /* A submission refused for good (not 408/429) charged nothing. */
+  if (task.task_id.empty() && status >= 400 && status < 500 && status != 408 && status != 429)
+    forget_entry("submission refused");
+  /* A task that succeeded without a usable output (none, or a URL that is
+   * not http(s)) would give the same again. */
+  else if (task.status == TaskStatus::Succeeded && error.kind == Error::Kind::Failed)
+    forget_entry("no usable output");
+}
+
 void Run::forget_entry(const char* why) {
   if (!held_)
     return;
@@ -207,11 +222,7 @@ Run::Wait Run::wait(uint64_t offset, uint64_t want, uint64_t* available, Error* 
       case Job::Result::Cancelled:
         return Wait::Flushing;
       case Job::Result::Failed:
-        /* A submission refused for good (not 408/429) charged nothing and
-         * would be refused again: nothing to resume. */
-        if (job_->task().task_id.empty() && error->http_status >= 400 && error->http_status < 500 &&
-            error->http_status != 408 && error->http_status != 429)
-          forget_entry("submission refused");
+        forget_unresumable(*error);
         return Wait::Error;
       case Job::Result::Ready:
         break;

@@ -167,6 +167,7 @@ class Run {
   Run(RunSettings settings, std::string body, std::shared_ptr<HttpSession> http, RunObserver& observer);
   /* Drops the journal entry for good: delivered, or never worth resuming. */
   void forget_entry(const char* why);
+  void forget_unresumable(const Error& error);
   Wait start_output(size_t index, Error* error);
   std::shared_ptr<Output> current_output() const;
 
