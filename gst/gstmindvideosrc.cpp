@@ -88,6 +88,8 @@
  *   unlock() calls Run::interrupt() from any thread (waking HTTP I/O, sleeps
  *   and waits for bytes); unlock_stop() calls Run::resume(). Interruption is
  *   sticky: a wait that starts after unlock() returns at once.
+ * - A probe on the source pad tells the Run when EOS leaves, on the
+ *   streaming thread: the output was delivered, so its journal entry goes.
  * - The Run's own threads (download, spool writer, event watcher) end
  *   before it is destroyed; see run.h.
  */

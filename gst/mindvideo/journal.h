@@ -19,6 +19,9 @@
  * process exclude each other (POSIX fcntl record locks would not: they
  * belong to the process). The kernel drops the lock when the process dies,
  * even by SIGKILL: an unlocked entry is one nobody is running.
+ * (On NFS, Linux emulates flock() with POSIX locks, so two elements of one
+ * process would not exclude each other there; a local state directory is
+ * assumed, as XDG intends.)
  *
  * An entry holds the request's fingerprint (SHA-256 of api-url, model and
  * the exact body bytes), the key, when it was made, and the task id and

@@ -5,12 +5,13 @@
  * One run of the element, from start() to stop(), as plain C++: the task
  * (Job), the download of each output into its Spool, the order of several
  * outputs and the offsets of the stream they make, and which Idempotency-Key
- * a run sends. The element asks it for bytes and hears of the task through a
+ * a run sends, kept in the crash journal (journal.h) until the output is
+ * delivered. The element asks it for bytes and hears of the task through a
  * RunObserver; a test can drive a whole run the same way, without a
  * pipeline.
  *
- * Thread safety: wait(), read(), share(), task() and resume_hint() belong to
- * the thread that streams (one at a time). interrupt(), resume(), size(),
+ * Thread safety: wait(), read(), share(), task(), resume_hint() and eos()
+ * belong to the thread that streams (one at a time). interrupt(), resume(), size(),
  * seekable() and output_url() may be called from any thread. Observer calls
  * come from the streaming thread.
  */
