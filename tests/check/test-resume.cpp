@@ -283,6 +283,58 @@ GST_START_TEST(test_refused_submission_is_not_kept) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_timed_out_run_is_kept_and_resumed) {
+  StateHome state;
+  auto emu = start_emulator({"--processing-ms", "4000"});
+  GstElement* pipeline = make_pipeline(emu.get(), "gpt-image-2", "too slow", nullptr, "fakesink name=sink");
+  GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+  g_object_set(src, "timeout", 1, nullptr);
+  Run first;
+  play(pipeline, &first);
+  fail_unless(first.error != nullptr, "the task did not time out");
+  assert_contains(first.message(), "did not finish within the timeout");
+  const std::string key = src_string(pipeline, "idempotency-key");
+  const std::string task_id = src_string(pipeline, "task-id");
+  /* An error a rerun can fix: kept. */
+  auto entries = journal_entries(state.journal);
+  fail_unless_equals_int(entries.size(), 1);
+  assert_str(entries[0].idempotency_key, key);
+  gst_object_unref(src);
+  gst_object_unref(pipeline);
+  rerun_resumes(emu.get(), state, "too slow", task_id, key);
+}
+GST_END_TEST;
+
+/* `gst-launch-1.0 -e` and Ctrl-C: an EOS the application sends before the
+ * output is downloaded is no delivery. */
+GST_START_TEST(test_eos_before_the_download_ended_keeps_the_entry) {
+  StateHome state;
+  auto emu = start_emulator();
+  fail_unless(emu->add_fault(R"({"route":"download","action":"slow","bytes_per_sec":2048,"method":"GET"})"));
+  GstElement* pipeline = make_pipeline(emu.get(), "gpt-image-2", "cut short", nullptr, "fakesink name=sink");
+  GstBus* bus = gst_element_get_bus(pipeline);
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  fail_unless(eventually([&] { return count_requests(request_log(emu.get()), "cdn", "GET") > 0; }),
+              "the download never started");
+  const std::string key = src_string(pipeline, "idempotency-key");
+  const std::string task_id = src_string(pipeline, "task-id");
+  gst_element_send_event(pipeline, gst_event_new_eos());
+  GstMessage* msg = gst_bus_timed_pop_filtered(bus, 30 * GST_SECOND,
+                                               (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS, "no EOS");
+  gst_message_unref(msg);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(pipeline);
+  auto entries = journal_entries(state.journal);
+  fail_unless_equals_int(entries.size(), 1);
+  assert_str(entries[0].idempotency_key, key);
+
+  fail_unless(emu->clear_faults());
+  rerun_resumes(emu.get(), state, "cut short", task_id, key);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_entry_is_private_and_kept_when_stopped) {
   StateHome state;
   auto emu = start_emulator({"--processing-ms", "1500"});
@@ -425,6 +477,8 @@ static Suite* resume_suite(void) {
   tcase_add_test(tc, test_two_live_runs_are_two_generations);
   tcase_add_test(tc, test_failed_task_is_not_resumed);
   tcase_add_test(tc, test_refused_submission_is_not_kept);
+  tcase_add_test(tc, test_timed_out_run_is_kept_and_resumed);
+  tcase_add_test(tc, test_eos_before_the_download_ended_keeps_the_entry);
   tcase_add_test(tc, test_entry_is_private_and_kept_when_stopped);
   tcase_add_test(tc, test_old_entries_are_ignored_and_cleaned_up);
   tcase_add_test(tc, test_unwritable_state_directory_still_runs);
