@@ -43,6 +43,23 @@ bool is_key(const std::string& s) {
 std::string errno_text(int err) {
   return g_strerror(err);
 }
+
+/* Deletes entry `base`: the .json first (without it nobody takes the entry
+ * over, even a run that locks the .lock about to go), then what a write cut
+ * short by a crash left (g_file_set_contents' "<base>.json.XXXXXX"), then
+ * the .lock. The caller holds the lock. */
+void remove_files(const std::string& dir, const std::string& base) {
+  const std::string json = base + "." + kJson;
+  const std::string temporary = json + ".";
+  g_unlink((dir + G_DIR_SEPARATOR_S + json).c_str());
+  if (GDir* d = g_dir_open(dir.c_str(), 0, nullptr)) {
+    while (const gchar* name = g_dir_read_name(d))
+      if (g_str_has_prefix(name, temporary.c_str()))
+        g_unlink((dir + G_DIR_SEPARATOR_S + name).c_str());
+    g_dir_close(d);
+  }
+  g_unlink((dir + G_DIR_SEPARATOR_S + base + "." + kLock).c_str());
+}
 }  // namespace
 
 std::string journal_fingerprint(const std::string& api_url, const std::string& model, const std::string& body) {
@@ -189,10 +206,7 @@ void HeldEntry::remove() {
   if (removed_)
     return;
   removed_ = true;
-  /* The .json first: without it nobody takes the entry over, even a run
-   * that locks the .lock we are about to unlink. */
-  g_unlink(path(kJson).c_str());
-  g_unlink(path(kLock).c_str());
+  remove_files(dir_, base_);
 }
 
 std::unique_ptr<Journal> Journal::open(const std::string& dir, std::string* why) {
@@ -257,7 +271,7 @@ std::unique_ptr<HeldEntry> Journal::take_over(const std::string& fingerprint, in
           !journal_fresh(st.st_mtime, now_s, window_s)) {
         int fd = try_lock(base, false);
         if (fd >= 0) {
-          g_unlink(path);
+          remove_files(dir_, base);
           close(fd);
         }
       }

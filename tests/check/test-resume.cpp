@@ -144,7 +144,8 @@ void rerun_resumes(Emulator* emu, const StateHome& state, const char* prompt, co
   fail_unless_equals_int(emu->ledger_count(), 1);
   fail_unless(run.data == read_file(emu->task_files(task_id)[0]), "the resumed output differs from the served file");
   fail_unless(journal_entries(state.journal).empty(), "a delivered request is still in the journal");
-  fail_unless(journal_files(state.journal).empty(), "a delivered request left files in the journal");
+  auto left = journal_files(state.journal);
+  fail_unless(left.empty(), "a delivered request left files in the journal: %s", left.empty() ? "" : left[0].c_str());
   gst_object_unref(pipeline);
 }
 
