@@ -25,7 +25,9 @@
  * change, with the fields `task-id`, `request-id`, `idempotency-key`,
  * `model`, `status` (strings), `cost-estimate`, `cost-actual` (doubles, -1
  * when unknown), `output-uris` (an array of every output URL, once the task
- * succeeded) and `elapsed` (#GstClockTime since the submission). A tag event
+ * succeeded), `elapsed` (#GstClockTime since the submission) and `resumed`
+ * (boolean: the task is one a run that did not finish submitted, picked up
+ * through the journal). A tag event
  * before the first buffer carries the prompt as the title and a comment
  * naming the model and the task.
  *
@@ -52,8 +54,10 @@
  * ]| Generates an image and writes it as PNG.
  * |[
  * gst-launch-1.0 mindvideosrc model=veo3-1-quality idempotency-key=3f1c... ! decodebin ! ...
- * ]| Picks up the task submitted earlier with the same key (after a crash, say)
- * without paying for it again; `task-id=...` attaches to a known task.
+ * ]| Picks up the task submitted earlier with the same key without paying
+ * for it again; `task-id=...` attaches to a known task. Without either, the
+ * journal (see #GstMindVideoSrc:journal) does the same by itself: running
+ * the same pipeline again after a crash resumes the unfinished task.
  * |[
  * gst-play-1.0 "mindvideo://veo3-1-quality?prompt=waves%20at%20dawn&resolution=1080p"
  * ]| Plays a prompt by URI.
@@ -77,12 +81,15 @@
  * - Streaming (the Run and what the element keeps about it: caps set, tags
  *   sent) is made in start() and destroyed in stop(), so a run never sees
  *   the leftovers of the one before. Only the key memory outlives it: a
- *   restart of the same request submits with the same Idempotency-Key.
+ *   restart of the same request submits with the same Idempotency-Key
+ *   (through the journal on disk, or, without one, the in-process memory).
  * - In between, only the streaming thread calls create() and so the Run's
  *   wait() and read(); the Run's observer calls come on that thread too.
  *   unlock() calls Run::interrupt() from any thread (waking HTTP I/O, sleeps
  *   and waits for bytes); unlock_stop() calls Run::resume(). Interruption is
  *   sticky: a wait that starts after unlock() returns at once.
+ * - A probe on the source pad tells the Run when EOS leaves, on the
+ *   streaming thread: the output was delivered, so its journal entry goes.
  * - The Run's own threads (download, spool writer, event watcher) end
  *   before it is destroyed; see run.h.
  */
@@ -91,6 +98,7 @@
 #include "mindvideo/api.h"
 #include "mindvideo/http.h"
 #include "mindvideo/network.h"
+#include "mindvideo/journal.h"
 #include "mindvideo/run.h"
 #include "mindvideo/uri.h"
 
@@ -121,6 +129,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_mind_video_src_debug);
 #define DEFAULT_MAX_SIZE (G_GUINT64_CONSTANT(4) << 30)
 #define DEFAULT_ALLOW_PLAIN_HTTP FALSE
 #define DEFAULT_USER_AGENT "mindvideosrc/" PACKAGE_VERSION
+#define DEFAULT_JOURNAL TRUE
 /* The GstContext type through which elements share one HTTP session, as
  * souphttpsrc shares its own through "gst.soup.session". */
 #define MINDVIDEO_SESSION_CONTEXT "mindvideo.http.session"
@@ -150,6 +159,7 @@ enum {
   PROP_TLS_DATABASE,
   PROP_USER_AGENT,
   PROP_EXTRA_HEADERS,
+  PROP_JOURNAL,
   PROP_STATUS,
   PROP_REQUEST_ID,
   PROP_COST_ESTIMATE,
@@ -186,6 +196,7 @@ struct Settings {
   std::shared_ptr<GTlsDatabase> tls_database;
   std::string user_agent;
   std::shared_ptr<GstStructure> extra_headers; /* never changed once set: replaced */
+  gboolean journal = DEFAULT_JOURNAL;
 };
 
 /* What users read back. */
@@ -403,10 +414,11 @@ static void gst_mind_video_src_class_init(GstMindVideoSrcClass* klass) {
    *
    * The Idempotency-Key of the submission, sent with every retry of it.
    * When unset, a fresh UUIDv4 is made for the run and can be read back
-   * once the task is submitted; the element keeps it while api-url, model,
-   * prompt and input stay the same, so stopping and restarting it picks up
-   * the task already paid for. Running again with the same key (in another
-   * process, after a crash) does the same. Not used with
+   * once the task is submitted; until the output is delivered, the journal
+   * (#GstMindVideoSrc:journal) keeps it, so that running the same request
+   * again, in this process or another after a crash, picks up the task
+   * already paid for (without the journal, only a restart of this element
+   * does). Running again with the same key does the same. Not used with
    * #GstMindVideoSrc:task-id.
    */
   properties[PROP_IDEMPOTENCY_KEY] = g_param_spec_string(
@@ -575,6 +587,27 @@ static void gst_mind_video_src_class_init(GstMindVideoSrcClass* klass) {
       "extra-headers", "Extra headers", "Extra headers for the API requests only (not for output hosts)",
       GST_TYPE_STRUCTURE, rw);
   /**
+   * GstMindVideoSrc:journal:
+   *
+   * Whether to keep the Idempotency-Key of each paid request in a journal on
+   * disk until its output is delivered, so that running the same pipeline
+   * again after a crash (kill -9, an OOM kill, a reboot) picks up the task
+   * already paid for instead of paying again. The journal lives in
+   * `$XDG_STATE_HOME/mindvideo/` (default `~/.local/state/mindvideo/`), one
+   * file per unfinished request, mode 0600: a hash of api-url, model and
+   * request body, the key, when it was made, the task id and status; never
+   * the API key or the prompt. An entry is resumed for 24 hours. Not used
+   * when #GstMindVideoSrc:idempotency-key or #GstMindVideoSrc:task-id is set.
+   * A state directory that cannot be written gives a warning and the run
+   * goes on without a journal. Without it, only a restart of the element in
+   * the same process reuses the key.
+   */
+  properties[PROP_JOURNAL] = g_param_spec_boolean(
+      "journal", "Journal",
+      "Keep each paid request's idempotency key in $XDG_STATE_HOME/mindvideo until its output is delivered, so "
+      "that a rerun after a crash does not pay again",
+      DEFAULT_JOURNAL, rw);
+  /**
    * GstMindVideoSrc:status:
    *
    * The task's status as the API last reported it: `queued`, `processing`,
@@ -634,8 +667,19 @@ static void gst_mind_video_src_class_init(GstMindVideoSrcClass* klass) {
   GST_DEBUG_CATEGORY_INIT(gst_mind_video_src_debug, "mindvideosrc", 0, "MindVideo AI generation source");
 }
 
+/* EOS leaving the source pad, on the streaming thread: the run learns that
+ * its output was delivered (and drops its journal entry). */
+static GstPadProbeReturn gst_mind_video_src_eos_probe(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  GstMindVideoSrcPrivate* priv = static_cast<GstMindVideoSrc*>(data)->priv;
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS && priv->streaming)
+    priv->streaming->run->eos();
+  return GST_PAD_PROBE_OK;
+}
+
 static void gst_mind_video_src_init(GstMindVideoSrc* self) {
   self->priv = new GstMindVideoSrcPrivate(self);
+  gst_pad_add_probe(GST_BASE_SRC_PAD(self), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, gst_mind_video_src_eos_probe, self,
+                    nullptr);
   gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_BYTES);
   /* The size is learned mid-stream, from the download's headers. */
   gst_base_src_set_dynamic_size(GST_BASE_SRC(self), TRUE);
@@ -685,6 +729,7 @@ static void gst_mind_video_src_set_property(GObject* object, guint prop_id, cons
                             [](GstStructure* h) { if (h) gst_structure_free(h); });
       break;
     }
+    case PROP_JOURNAL: s.journal = g_value_get_boolean(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -745,6 +790,7 @@ static void gst_mind_video_src_get_property(GObject* object, guint prop_id, GVal
     case PROP_TLS_DATABASE: g_value_set_object(value, s.tls_database.get()); break;
     case PROP_USER_AGENT: str(s.user_agent.empty() ? DEFAULT_USER_AGENT : s.user_agent); break;
     case PROP_EXTRA_HEADERS: gst_value_set_structure(value, s.extra_headers.get()); break;
+    case PROP_JOURNAL: g_value_set_boolean(value, s.journal); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -772,7 +818,8 @@ void GstMindVideoSrcPrivate::post_task_message(const mv::TaskInfo& task) {
       st.request_id.c_str(), "idempotency-key", G_TYPE_STRING, st.idempotency_key.c_str(), "model",
       G_TYPE_STRING, streaming->model.c_str(), "status", G_TYPE_STRING, st.status.c_str(), "cost-estimate",
       G_TYPE_DOUBLE, st.cost_estimate, "cost-actual", G_TYPE_DOUBLE, st.cost_actual, "elapsed", G_TYPE_UINT64,
-      (guint64)GST_CLOCK_DIFF(streaming->started_at, gst_util_get_timestamp()), nullptr);
+      (guint64)GST_CLOCK_DIFF(streaming->started_at, gst_util_get_timestamp()), "resumed", G_TYPE_BOOLEAN,
+      (gboolean)(streaming->run->resumed() != nullptr), nullptr);
   /* Every output the task lists, in order (empty until it succeeded). */
   GValue uris = G_VALUE_INIT;
   gst_value_array_init(&uris, task.outputs.size());
@@ -798,9 +845,21 @@ void GstMindVideoSrcPrivate::on_start(const std::string& task_id) {
     std::lock_guard<std::mutex> guard(state_lock);
     key = state.idempotency_key;
   }
-  GST_INFO_OBJECT(self, "submitting with idempotency key %s", key.c_str());
-  post_progress(GST_PROGRESS_TYPE_START,
-                "Submitting a task to model " + streaming->model + " (idempotency-key " + key + ")");
+  if (const mv::JournalEntry* resumed = streaming->run->resumed()) {
+    const std::string when = mv::journal_time_text(resumed->created_s);
+    GST_INFO_OBJECT(self, "resuming with idempotency key %s from the journal", key.c_str());
+    post_progress(GST_PROGRESS_TYPE_START,
+                  resumed->task_id.empty()
+                      ? "Resuming the submission made at " + when +
+                            " by a run that did not finish (idempotency-key " + key +
+                            "): the server hands back its task if it got it"
+                      : "Resuming task " + resumed->task_id + ", submitted at " + when +
+                            " by a run that did not finish (idempotency-key " + key + ")");
+  } else {
+    GST_INFO_OBJECT(self, "submitting with idempotency key %s", key.c_str());
+    post_progress(GST_PROGRESS_TYPE_START,
+                  "Submitting a task to model " + streaming->model + " (idempotency-key " + key + ")");
+  }
   notify({PROP_IDEMPOTENCY_KEY});
 }
 
@@ -999,6 +1058,8 @@ static gboolean gst_mind_video_src_start(GstBaseSrc* bsrc) {
   network.tls_database = s.tls_database;
   network.user_agent = s.user_agent;
   network.io_timeout_s = s.request_timeout;
+  rs.journal.enabled = s.journal;
+  rs.journal.dir = mv::journal_default_dir();
 
   priv->streaming = std::make_unique<Streaming>();
   Streaming& st = *priv->streaming;
@@ -1045,7 +1106,9 @@ static gboolean gst_mind_video_src_stop(GstBaseSrc* bsrc) {
                         run.task().task_id.empty()
                             ? "Stopped before the task was submitted"
                             : "Stopped while task " + run.task().task_id + " was running; run again with " +
-                                  run.resume_hint() + " to pick it up");
+                                  run.resume_hint() + " to pick it up" +
+                                  (run.journaled() ? " (or run the same request again: the journal kept its key)"
+                                                   : ""));
   }
   /* Joins the run's threads before anything of it is freed. */
   priv->streaming.reset();

@@ -19,6 +19,8 @@ GST_PLUGIN_SYSTEM_PATH_1_0=$(pkg-config --variable=pluginsdir gstreamer-1.0)
 export GST_PLUGIN_PATH_1_0="$build/gst"
 export GST_REGISTRY="$build/tests/registry-valgrind.bin"
 export GSETTINGS_BACKEND=memory
+# The crash journal of runs stopped mid-task: in the build, not the user's.
+export XDG_STATE_HOME="$build/tests/state-valgrind"
 export CK_DEFAULT_TIMEOUT=900
 export MINDVIDEO_SCHEMA_PATH="$root/schemas"
 export MINDVIDEO_TEST_DATA="$root/tests/data"

@@ -35,8 +35,47 @@ std::unique_ptr<Run> Run::create(RunSettings settings, KeyMemory& keys,
   std::string body;
   if (!Job::check_settings(settings.job, &body, error))
     return nullptr;
-  settings.job.idempotency_key = keys.key_for(settings.job);
-  return std::unique_ptr<Run>(new Run(std::move(settings), std::move(body), pick_session(), observer));
+  JobSettings& job = settings.job;
+  const std::string& log_id = job.log_id;
+
+  /* With a key or a task id of their own, users manage resuming. */
+  std::unique_ptr<Journal> journal;
+  std::unique_ptr<HeldEntry> held;
+  std::string fingerprint, warning;
+  if (settings.journal.enabled && job.idempotency_key.empty() && job.task_id.empty()) {
+    std::string why;
+    journal = Journal::open(settings.journal.dir, &why);
+    if (journal) {
+      fingerprint = journal_fingerprint(job.api_url, job.request.model, body);
+      held = journal->take_over(fingerprint, g_get_real_time() / G_USEC_PER_SEC, settings.journal.window_s, log_id);
+    } else {
+      /* Never a reason to fail the run: it goes on as without a journal. */
+      warning = "The journal cannot be used (" + why +
+                "): if this process dies, a rerun pays again unless it sets the idempotency-key of this run";
+      MV_WARNING_ID(log_id, "%s", warning.c_str());
+    }
+  }
+  std::optional<JournalEntry> resumed;
+  if (held) {
+    resumed = held->entry();
+    job.idempotency_key = resumed->idempotency_key;
+    MV_INFO_ID(log_id, "journal: resuming the unfinished run of %s (task %s, key %s)",
+               journal_time_text(resumed->created_s).c_str(),
+               resumed->task_id.empty() ? "unknown" : resumed->task_id.c_str(), job.idempotency_key.c_str());
+  } else if (journal) {
+    /* A delivered request run again is a new generation: a new key. */
+    job.idempotency_key = new_idempotency_key();
+  } else {
+    job.idempotency_key = keys.key_for(job);
+  }
+
+  auto run = std::unique_ptr<Run>(new Run(std::move(settings), std::move(body), pick_session(), observer));
+  run->journal_ = std::move(journal);
+  run->fingerprint_ = std::move(fingerprint);
+  run->held_ = std::move(held);
+  run->resumed_ = std::move(resumed);
+  run->journal_warning_ = std::move(warning);
+  return run;
 }
 
 Run::Run(RunSettings settings, std::string body, std::shared_ptr<HttpSession> http, RunObserver& observer)
@@ -44,7 +83,89 @@ Run::Run(RunSettings settings, std::string body, std::shared_ptr<HttpSession> ht
       all_outputs_(settings_.job.output_index < 0),
       http_(std::move(http)),
       observer_(observer),
-      job_(std::make_unique<Job>(settings_.job, std::move(body), *http_, cancel_, observer_)) {}
+      job_(std::make_unique<Job>(settings_.job, std::move(body), *http_, cancel_, hooks_)) {}
+
+/* Just before the first POST: the entry goes to disk before the request it
+ * is about, so that no crash can lose the key of a paid task. */
+void Run::JobHooks::on_start(const std::string& task_id) {
+  Run& r = run_;
+  const std::string& log_id = r.settings_.job.log_id;
+  if (r.journal_ && !r.held_ && task_id.empty()) {
+    JournalEntry entry;
+    entry.fingerprint = r.fingerprint_;
+    entry.idempotency_key = r.settings_.job.idempotency_key;
+    entry.created_s = g_get_real_time() / G_USEC_PER_SEC;
+    std::string why;
+    r.held_ = r.journal_->create(entry, &why);
+    if (r.held_) {
+      MV_DEBUG_ID(log_id, "journal: wrote the entry of key %s in %s", entry.idempotency_key.c_str(),
+                  r.journal_->dir().c_str());
+    } else {
+      r.journal_warning_ = "The journal entry could not be written (" + why +
+                           "): if this process dies, a rerun pays again unless it sets idempotency-key=" +
+                           entry.idempotency_key;
+      MV_WARNING_ID(log_id, "%s", r.journal_warning_.c_str());
+      r.journal_.reset();
+    }
+  }
+  if (!r.journal_warning_.empty()) {
+    r.observer_.on_warning(r.journal_warning_);
+    r.journal_warning_.clear();
+  }
+  r.observer_.on_start(task_id);
+}
+
+void Run::JobHooks::on_task(const TaskInfo& task, bool changed) {
+  Run& r = run_;
+  if (r.held_) {
+    if (task.status == TaskStatus::Failed || task.status == TaskStatus::Cancelled) {
+      /* A rerun must be able to try again, with a new key. */
+      r.forget_entry(task.status_text.c_str());
+    } else if (task.task_id != r.held_->entry().task_id || task.status_text != r.held_->entry().status) {
+      JournalEntry entry = r.held_->entry();
+      entry.task_id = task.task_id;
+      entry.status = task.status_text;
+      std::string why;
+      if (!r.held_->update(entry, &why)) /* the key is on disk already: resuming still works */
+        MV_WARNING_ID(r.settings_.job.log_id, "journal: could not record task %s: %s", task.task_id.c_str(),
+                      why.c_str());
+    }
+  }
+  r.observer_.on_task(task, changed);
+}
+
+void Run::eos() {
+  if (!held_ || !ready_ || (all_outputs_ && current_ + 1 < job_->output_urls().size()))
+    return;
+  /* An EOS the application sent mid-download is no delivery. */
+  std::shared_ptr<Output> output = current_output();
+  if (output && output->spool.complete())
+    forget_entry("delivered");
+}
+
+/* Drops the entry when the run failed in a way every rerun would repeat.
+ * Kept otherwise: the network, a 5xx, the deadline, a download or a wrong
+ * output-index (a rerun with another one resumes unpaid) can all be fixed. */
+void Run::forget_unresumable(const Error& error) {
+  const TaskInfo& task = job_->task();
+  const unsigned status = error.http_status;
+  /* A submission refused for good (not 408/429) charged nothing. */
+  if (task.task_id.empty() && status >= 400 && status < 500 && status != 408 && status != 429)
+    forget_entry("submission refused");
+  /* A task that succeeded without a usable output (none, or a URL that is
+   * not http(s)) would give the same again. */
+  else if (task.status == TaskStatus::Succeeded && error.kind == Error::Kind::Failed)
+    forget_entry("no usable output");
+}
+
+void Run::forget_entry(const char* why) {
+  if (!held_)
+    return;
+  MV_DEBUG_ID(settings_.job.log_id, "journal: removing the entry of key %s (%s)",
+              held_->entry().idempotency_key.c_str(), why);
+  held_->remove();
+  held_.reset();
+}
 
 Run::~Run() {
   /* The download threads go first: they use the spool, the session and,
@@ -106,6 +227,7 @@ Run::Wait Run::wait(uint64_t offset, uint64_t want, uint64_t* available, Error* 
       case Job::Result::Cancelled:
         return Wait::Flushing;
       case Job::Result::Failed:
+        forget_unresumable(*error);
         return Wait::Error;
       case Job::Result::Ready:
         break;
@@ -152,6 +274,7 @@ Run::Wait Run::wait(uint64_t offset, uint64_t want, uint64_t* available, Error* 
     }
     if (!all_outputs_ || current_ + 1 >= job_->output_urls().size()) {
       MV_DEBUG_ID(settings_.job.log_id, "EOS at offset %" G_GUINT64_FORMAT, offset);
+      forget_entry("delivered");
       return Wait::Eos;
     }
     /* The next output follows, as a discontinuity. */

@@ -5,12 +5,13 @@
  * One run of the element, from start() to stop(), as plain C++: the task
  * (Job), the download of each output into its Spool, the order of several
  * outputs and the offsets of the stream they make, and which Idempotency-Key
- * a run sends. The element asks it for bytes and hears of the task through a
+ * a run sends, kept in the crash journal (journal.h) until the output is
+ * delivered. The element asks it for bytes and hears of the task through a
  * RunObserver; a test can drive a whole run the same way, without a
  * pipeline.
  *
- * Thread safety: wait(), read(), share(), task() and resume_hint() belong to
- * the thread that streams (one at a time). interrupt(), resume(), size(),
+ * Thread safety: wait(), read(), share(), task(), resume_hint() and eos()
+ * belong to the thread that streams (one at a time). interrupt(), resume(), size(),
  * seekable() and output_url() may be called from any thread. Observer calls
  * come from the streaming thread.
  */
@@ -22,23 +23,34 @@
 #include "error.h"
 #include "http.h"
 #include "job.h"
+#include "journal.h"
 #include "spool.h"
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace mv {
 
+/* The crash journal (journal.h). Used only when the user set neither an
+ * idempotency key nor a task id. */
+struct JournalSettings {
+  bool enabled = false; /* the element's `journal` property (default true there) */
+  std::string dir;      /* journal_default_dir() in the element */
+  int64_t window_s = kJournalWindowS; /* how old an entry may be to be resumed */
+};
+
 struct RunSettings {
   JobSettings job; /* job.idempotency_key: the user's; empty lets the run choose */
   uint64_t max_size = 0; /* largest output accepted; 0 for no limit */
+  JournalSettings journal;
 };
 
-/* The key a run submits with when the user set none, remembered between
- * runs of one element: a restart of the same request (api-url, model,
+/* The key a run submits with when the user set none and the journal is off
+ * or cannot be used, remembered between runs of one element: a restart of the same request (api-url, model,
  * prompt, input) reuses it, so the server hands back the task it already
  * charged for instead of making a second one. */
 class KeyMemory {
@@ -63,9 +75,16 @@ class RunObserver : public JobObserver {
 
 class Run {
  public:
-  /* Checks the settings and builds the submission body without any I/O,
-   * then chooses the key from `keys` and the session from `pick_session`
-   * (called only for settings that pass). On failure there is no run. */
+  /* Checks the settings and builds the submission body without network
+   * I/O, then chooses the key and the session from `pick_session` (called
+   * only for settings that pass). On failure there is no run.
+   *
+   * The key: the user's; else, with the journal, the one of an unfinished
+   * run of the same request (its entry is taken over and locked here, so
+   * that no other run resumes it too), or a new one whose entry is written
+   * just before the first POST (see on_start), so that a start and stop
+   * with no submission leaves nothing behind; else the one `keys`
+   * remembers. */
   static std::unique_ptr<Run> create(RunSettings settings, KeyMemory& keys,
                                      const std::function<std::shared_ptr<HttpSession>()>& pick_session,
                                      RunObserver& observer, Error* error);
@@ -109,6 +128,17 @@ class Run {
   std::string output_url() const;
 
   const std::string& idempotency_key() const { return settings_.job.idempotency_key; }
+  /* The journal entry of an unfinished run this run resumes (its key is
+   * this run's), or nullptr. */
+  const JournalEntry* resumed() const { return resumed_ ? &*resumed_ : nullptr; }
+  /* The element pushed EOS downstream: when the last output was downloaded
+   * whole, it is delivered and its journal entry goes. (basesrc ends a
+   * stream of known size by itself, without a wait() that says Eos.)
+   * Streaming thread. */
+  void eos();
+  /* Whether a journal entry of this run is on disk, for a rerun to resume.
+   * Streaming thread, or once it stopped. */
+  bool journaled() const { return held_ != nullptr; }
   const TaskInfo& task() const { return job_->task(); }
   std::string resume_hint() const { return job_->resume_hint(); }
   /* An error about this run's task. */
@@ -122,7 +152,23 @@ class Run {
     std::unique_ptr<Downloader> download; /* after the spool: it writes there */
   };
 
+  /* Between the job and the element's observer: keeps the journal entry
+   * in step with the task before the element hears of it. */
+  class JobHooks final : public JobObserver {
+   public:
+    explicit JobHooks(Run& run) : run_(run) {}
+    void on_start(const std::string& task_id) override;
+    void on_task(const TaskInfo& task, bool changed) override;
+    void on_warning(const std::string& message) override { run_.observer_.on_warning(message); }
+
+   private:
+    Run& run_;
+  };
+
   Run(RunSettings settings, std::string body, std::shared_ptr<HttpSession> http, RunObserver& observer);
+  /* Drops the journal entry for good: delivered, or never worth resuming. */
+  void forget_entry(const char* why);
+  void forget_unresumable(const Error& error);
   Wait start_output(size_t index, Error* error);
   std::shared_ptr<Output> current_output() const;
 
@@ -130,7 +176,17 @@ class Run {
   const bool all_outputs_;
   std::shared_ptr<HttpSession> http_;
   RunObserver& observer_;
+  JobHooks hooks_{*this};
   Canceller cancel_;
+
+  /* The journal, streaming thread only (create() and the destructor
+   * aside). No journal_: off, not wanted, or unusable. */
+  std::unique_ptr<Journal> journal_;
+  std::string fingerprint_;
+  std::unique_ptr<HeldEntry> held_; /* this run's entry, locked */
+  std::optional<JournalEntry> resumed_;
+  std::string journal_warning_; /* told on the streaming thread, at on_start */
+
   std::unique_ptr<Job> job_;
 
   /* Streaming thread only. */

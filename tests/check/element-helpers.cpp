@@ -78,8 +78,11 @@ static void collect(PlayResult* run, GstMessage* msg) {
     }
     case GST_MESSAGE_PROGRESS: {
       GstProgressType type;
-      gst_message_parse_progress(msg, &type, nullptr, nullptr);
+      gchar* text = nullptr;
+      gst_message_parse_progress(msg, &type, nullptr, &text);
       run->progress.push_back(progress_name(type));
+      run->progress_text.push_back(text ? text : "");
+      g_free(text);
       break;
     }
     case GST_MESSAGE_ELEMENT: {
@@ -101,9 +104,10 @@ void play(GstElement* pipeline, PlayResult* run, int timeout_s, bool keep_data) 
     counter.data = &run->data;
   GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
   GstPad* sinkpad = nullptr;
+  gulong probe = 0;
   if (sink) {
     sinkpad = gst_element_get_static_pad(sink, "sink");
-    gst_pad_add_probe(sinkpad, GST_PAD_PROBE_TYPE_BUFFER, count_buffers, &counter, nullptr);
+    probe = gst_pad_add_probe(sinkpad, GST_PAD_PROBE_TYPE_BUFFER, count_buffers, &counter, nullptr);
   }
   GstBus* bus = gst_element_get_bus(pipeline);
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
@@ -137,8 +141,12 @@ void play(GstElement* pipeline, PlayResult* run, int timeout_s, bool keep_data) 
   run->buffers = counter.buffers;
   run->bytes = counter.bytes;
   gst_object_unref(bus);
-  if (sinkpad)
+  if (sinkpad) {
+    /* `counter` dies with this call: a second play() of the pipeline must
+     * not count into it. */
+    gst_pad_remove_probe(sinkpad, probe);
     gst_object_unref(sinkpad);
+  }
   if (sink)
     gst_object_unref(sink);
 }

@@ -30,6 +30,7 @@ struct PlayResult {
   std::string error_debug;
   GstStructure* error_details = nullptr;
   std::vector<std::string> progress; /* "start", "continue", "complete", ... */
+  std::vector<std::string> progress_text; /* their texts, in the same order */
   std::vector<GstStructure*> task_messages;
   std::vector<std::string> warnings;
   guint64 buffers = 0;

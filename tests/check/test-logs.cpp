@@ -69,7 +69,7 @@ GST_START_TEST(test_each_line_names_its_element) {
   fail_unless_equals_int(emu->ledger_count(), 2);
 
   std::lock_guard<std::mutex> guard(lines_lock);
-  int requests[2] = {0, 0}, downloads[2] = {0, 0}, spools[2] = {0, 0};
+  int requests[2] = {0, 0}, downloads[2] = {0, 0}, spools[2] = {0, 0}, journals[2] = {0, 0};
   for (const Line& line : lines) {
     if (process_wide(line.text))
       continue;
@@ -82,13 +82,16 @@ GST_START_TEST(test_each_line_names_its_element) {
       downloads[which]++;
     if (line.text.find("spool complete") == 0)
       spools[which]++;
+    if (line.text.find("journal: ") == 0)
+      journals[which]++;
   }
-  /* The lines from the core (the shared session, the download, the spool)
-   * are there for each element, each under its own name. */
+  /* The lines from the core (the shared session, the download, the spool,
+   * the journal) are there for each element, each under its own name. */
   for (int i = 0; i < 2; i++) {
     fail_unless(requests[i] >= 1, "no request line for element %d", i);
     fail_unless(downloads[i] >= 1, "no download line for element %d", i);
     fail_unless(spools[i] >= 1, "no spool line for element %d", i);
+    fail_unless(journals[i] >= 2, "no journal lines (entry written, removed) for element %d", i);
   }
   lines.clear();
   gst_object_unref(pipeline);

@@ -12,6 +12,8 @@
 #include "http.h"
 #include "run.h"
 
+#include <glib/gstdio.h>
+
 #include <atomic>
 #include <mutex>
 #include <string>
@@ -328,6 +330,58 @@ GST_START_TEST(test_interrupt_wakes_the_bytes_wait) {
 }
 GST_END_TEST;
 
+/* The journal from the run's side, with the window as a core parameter: an
+ * interrupted run leaves its entry, the next run of the request takes it
+ * over within the window, and past it makes a new key and cleans it up. */
+GST_START_TEST(test_journal_window_is_a_run_setting) {
+  auto emu = start_emulator();
+  fail_unless(emu->set_config(R"({"processing_ms":3000})"));
+  gchar* tmp = g_dir_make_tmp("mv-run-journal-XXXXXX", nullptr);
+  mv::RunSettings settings = settings_for(emu.get(), "gpt-image-2", "a journaled quince");
+  settings.journal.enabled = true;
+  settings.journal.dir = std::string(tmp) + "/mindvideo";
+  mv::KeyMemory keys;
+
+  Recorder first;
+  auto run = make_run(settings, keys, first);
+  fail_unless(run->resumed() == nullptr);
+  std::thread streaming([&] {
+    std::string data;
+    mv::Error error;
+    read_all(*run, &data, &error);
+  });
+  fail_unless(eventually([&] { return in_progress(first.statuses()); }), "the task never started");
+  fail_unless(run->journaled());
+  run->interrupt();
+  streaming.join();
+  const std::string key = run->idempotency_key();
+  const std::string task_id = first.task_id();
+  run.reset();
+
+  Recorder second;
+  run = make_run(settings, keys, second);
+  fail_unless(run->resumed() != nullptr);
+  assert_str(run->idempotency_key(), key);
+  assert_str(run->resumed()->task_id, task_id);
+  run.reset(); /* a start and a stop: the entry stays */
+
+  settings.journal.window_s = 0; /* every entry is too old */
+  Recorder third;
+  run = make_run(settings, keys, third);
+  fail_unless(run->resumed() == nullptr);
+  fail_if(run->idempotency_key() == key);
+  run.reset();
+  /* Cleaned up, and a start without streaming wrote nothing. */
+  GDir* d = g_dir_open(settings.journal.dir.c_str(), 0, nullptr);
+  fail_unless(d != nullptr);
+  fail_unless(g_dir_read_name(d) == nullptr, "the journal is not empty");
+  g_dir_close(d);
+  g_rmdir(settings.journal.dir.c_str());
+  g_rmdir(tmp);
+  g_free(tmp);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_key_policy) {
   mv::KeyMemory keys;
   mv::JobSettings s;
@@ -357,6 +411,7 @@ static Suite* run_suite(void) {
   tcase_add_test(tc, test_every_output_in_order);
   tcase_add_test(tc, test_interrupt_wakes_the_task_wait);
   tcase_add_test(tc, test_interrupt_wakes_the_bytes_wait);
+  tcase_add_test(tc, test_journal_window_is_a_run_setting);
   return s;
 }
 
