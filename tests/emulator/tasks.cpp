@@ -295,6 +295,7 @@ void Emulator::reset() {
   ledger_.clear();
   log_.clear();
   faults_.clear();
+  faults_.stop_chaos();
   route_requests_.fill(0);
 }
 
