@@ -107,9 +107,18 @@ void Downloader::run() {
         refreshed = true;
         MV_INFO_ID(log_id_, "the output URL was refused (HTTP %u); reading the task again for a fresh one", r.status);
         Error e;
-        if (!refresh_(cancellable, &url, &e)) {
+        std::optional<Failure> passing;
+        if (!refresh_(cancellable, &url, &e, &passing)) {
           if (cancel_.is_cancelled())
             return;
+          /* That read of the task can meet a passing failure of its own (a
+           * 5xx, a 429, a cut; found by the chaos soak): retried within the
+           * same budget. The old URL is still refused, so the next round
+           * reads the task again. */
+          if (passing && retry_wait(&retries, *passing)) {
+            refreshed = false;
+            continue;
+          }
           spool_.set_failed(e);
           return;
         }

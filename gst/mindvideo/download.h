@@ -15,6 +15,7 @@
 #include "spool.h"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,8 +25,10 @@ namespace mv {
 class Downloader {
  public:
   /* Asks the API for a fresh URL of the same output after the current one
-   * was refused (403/404/410), as signed URLs expire. */
-  using RefreshFn = std::function<bool(GCancellable* cancellable, std::string* url, Error* error)>;
+   * was refused (403/404/410), as signed URLs expire. On a failure that may
+   * pass (a 5xx, a 429, a cut), `*passing` says why: it is retried. */
+  using RefreshFn = std::function<bool(GCancellable* cancellable, std::string* url, Error* error,
+                                       std::optional<Failure>* passing)>;
 
   /* `max_size`: the largest output accepted, in bytes; 0 for no limit.
    * `log_id`: the element's name, carried by every log line. */
