@@ -146,7 +146,8 @@ void Downloader::run(Fetch* f) {
   f->done = true;
 }
 
-Downloader::RefreshResult Downloader::refresh_url(int seen_generation, GCancellable* cancellable, Fetch* f) {
+Downloader::RefreshResult Downloader::refresh_url(int seen_generation, GCancellable* cancellable, Fetch* f,
+                                                  Failure* passing, Error* error) {
   std::lock_guard<std::mutex> once(refresh_lock_);
   {
     std::lock_guard<std::mutex> guard(lock_);
@@ -160,10 +161,20 @@ Downloader::RefreshResult Downloader::refresh_url(int seen_generation, GCancella
     return RefreshResult::Failed;
   MV_INFO_ID(log_id_, "the output URL was refused; reading the task again for a fresh one");
   std::string fresh;
-  Error e;
-  if (!refresh_(cancellable, &fresh, &e)) {
-    if (!f->cancel.is_cancelled())
-      spool_.set_failed(e);
+  std::optional<Failure> failure;
+  if (!refresh_(cancellable, &fresh, error, &failure)) {
+    if (f->cancel.is_cancelled())
+      return RefreshResult::Failed;
+    if (failure) {
+      /* That read of the task met a passing failure of its own (a 5xx, a
+       * 429, a cut; found by the chaos soak): it may be read again, within
+       * the fetch's retry budget. */
+      std::lock_guard<std::mutex> guard(lock_);
+      refreshed_ = false;
+      *passing = *failure;
+      return RefreshResult::Passing;
+    }
+    spool_.set_failed(*error);
     return RefreshResult::Failed;
   }
   std::lock_guard<std::mutex> guard(lock_);
@@ -256,10 +267,18 @@ bool Downloader::fetch_once(Fetch* f, uint64_t* at, int* retries) {
       return false;
     if ((r.status == 403 || r.status == 404 || r.status == 410) && refresh_) {
       /* Signed URLs expire: ask the API once for a fresh one. */
-      switch (refresh_url(generation, cancellable, f)) {
+      Failure passing;
+      Error error;
+      switch (refresh_url(generation, cancellable, f, &passing, &error)) {
         case RefreshResult::Fresh:
           return true;
         case RefreshResult::Failed:
+          return false;
+        case RefreshResult::Passing:
+          if (retry_wait(f, retries, passing))
+            return true;
+          if (!f->cancel.is_cancelled())
+            spool_.set_failed(error);
           return false;
         case RefreshResult::Spent:
           break;

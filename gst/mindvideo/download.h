@@ -43,8 +43,10 @@ namespace mv {
 class Downloader {
  public:
   /* Asks the API for a fresh URL of the same output after the current one
-   * was refused (403/404/410), as signed URLs expire. */
-  using RefreshFn = std::function<bool(GCancellable* cancellable, std::string* url, Error* error)>;
+   * was refused (403/404/410), as signed URLs expire. On a failure that may
+   * pass (a 5xx, a 429, a cut), `*passing` says why: it is retried. */
+  using RefreshFn = std::function<bool(GCancellable* cancellable, std::string* url, Error* error,
+                                       std::optional<Failure>* passing)>;
 
   /* `max_size`: the largest output accepted, in bytes; 0 for no limit.
    * `log_id`: the element's name, carried by every log line. */
@@ -80,13 +82,15 @@ class Downloader {
   enum class Ranges { Unknown, Yes, No };
   /* Fresh: try the URL again (read anew, by this fetch or another);
    * Spent: the one reading of the task was used, the refusal stands;
+   * Passing: the reading met a passing failure (`*passing`), to retry;
    * Failed: reported, or cancelled. */
-  enum class RefreshResult { Fresh, Spent, Failed };
+  enum class RefreshResult { Fresh, Spent, Passing, Failed };
 
   void start_fetch(uint64_t offset, bool main); /* under lock_ */
   void run(Fetch* fetch);
   bool fetch_once(Fetch* fetch, uint64_t* offset, int* retries);
-  RefreshResult refresh_url(int seen_generation, GCancellable* cancellable, Fetch* fetch);
+  RefreshResult refresh_url(int seen_generation, GCancellable* cancellable, Fetch* fetch, Failure* passing,
+                            Error* error);
   std::optional<uint64_t> next_target(const Fetch* fetch);
   bool retry_wait(Fetch* fetch, int* retries, const Failure& failure);
   void report(Error::Kind kind, const std::string& message, unsigned http_status = 0);

@@ -341,18 +341,22 @@ Job::Result Job::finish(Error* error) {
   return Result::Ready;
 }
 
-bool Job::refresh_output_url(size_t which, GCancellable* cancellable, std::string* url, Error* error) {
+bool Job::refresh_output_url(size_t which, GCancellable* cancellable, std::string* url, Error* error,
+                             std::optional<Failure>* passing) {
   HttpResponse r = call("GET", task_url(settings_.api_url, task_.task_id), nullptr, cancellable);
   TaskInfo task;
   std::string why;
   if (!r.ok()) {
     *error = http_error(r, false);
     error->message = "The output URL was refused and the task could not be read again: " + error->message;
+    if (is_transient(r.failure))
+      *passing = r.failure;
     return false;
   }
   if (!parse_task(r.body, &task, &why)) {
     *error = Error{Error::Kind::Read, "The task could not be read again for a fresh output URL: " + why, r.status,
                    task_.task_id, task_.status_text};
+    *passing = Failure{}; /* a garbled 2xx: read again, as polls do */
     return false;
   }
   std::vector<std::string> fresh;

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,8 +73,11 @@ class Job {
   const std::vector<std::string>& output_urls() const { return output_urls_; }
 
   /* One fresh GET of the task for a new URL of output_urls()[which]. Safe
-   * to call from another thread once run() returned Ready. */
-  bool refresh_output_url(size_t which, GCancellable* cancellable, std::string* url, Error* error);
+   * to call from another thread once run() returned Ready. When it failed
+   * for a passing reason (network, 408/429/5xx, an answer that is not a
+   * task), `*passing` says why, so that the caller can try again. */
+  bool refresh_output_url(size_t which, GCancellable* cancellable, std::string* url, Error* error,
+                          std::optional<Failure>* passing);
 
  private:
   Result submit(Error* error);

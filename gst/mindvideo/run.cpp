@@ -215,8 +215,9 @@ Run::Wait Run::start_output(size_t index, Error* error) {
   observer_.on_output(index, url);
   Job* job = job_.get();
   /* Runs on the download thread, which ends before the job does. */
-  output->download->start(url, [job, index](GCancellable* c, std::string* fresh, Error* e) {
-    return job->refresh_output_url(index, c, fresh, e);
+  output->download->start(url, [job, index](GCancellable* c, std::string* fresh, Error* e,
+                                            std::optional<Failure>* passing) {
+    return job->refresh_output_url(index, c, fresh, e, passing);
   });
   return Wait::Ready;
 }

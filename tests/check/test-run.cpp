@@ -233,6 +233,43 @@ GST_START_TEST(test_expired_url_is_refreshed) {
 }
 GST_END_TEST;
 
+GST_START_TEST(test_fresh_url_read_survives_passing_failures) {
+  /* Found by the chaos soak: the read of the task for a fresh URL met a
+   * 503 or a 429 of its own, and the paid-for output was lost. A task made
+   * first, then attached to: one GET of the task before the download, which
+   * "after":1 on each poll rule lets through (every rule counts it); the
+   * rules then hit the re-reads in turn. */
+  auto emu = start_emulator();
+  Recorder first;
+  mv::KeyMemory keys;
+  auto made = make_run(settings_for(emu.get(), "gpt-image-2", "a flaky re-read"), keys, first);
+  std::string expected;
+  mv::Error error;
+  fail_unless(read_all(*made, &expected, &error) == mv::Run::Wait::Eos, "%s", error.message.c_str());
+  made.reset();
+
+  fail_unless(emu->clear_requests());
+  fail_unless(emu->add_fault(R"({"route":"download","action":"expire","resign":true,"method":"GET"})"));
+  fail_unless(emu->add_fault(R"({"rules":[
+      {"route":"poll","action":"status","status":503,"after":1},
+      {"route":"poll","action":"status","status":429,"retry_after_ms":50,"after":1},
+      {"route":"poll","action":"body","body":"<html>","after":1}]})"));
+  mv::RunSettings attach = settings_for(emu.get(), "gpt-image-2", "a flaky re-read");
+  attach.job.task_id = first.task_id();
+  Recorder second;
+  auto run = make_run(attach, keys, second);
+  std::string data;
+  fail_unless(read_all(*run, &data, &error) == mv::Run::Wait::Eos, "%s", error.message.c_str());
+  fail_unless(data == expected, "the bytes differ from the first download");
+  /* The attach, three re-reads that failed, the one that gave the URL. */
+  int reads = 0;
+  for (const auto& l : request_log(emu.get()))
+    reads += l.origin == "api" && l.method == "GET" && l.path == "/api/v1/tasks/" + first.task_id();
+  fail_unless_equals_int(reads, 5);
+  fail_unless_equals_int(emu->ledger_count(), 1);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_every_output_in_order) {
   auto emu = start_emulator();
   Recorder recorder;
@@ -408,6 +445,7 @@ static Suite* run_suite(void) {
   tcase_add_test(tc, test_submit_and_poll_to_the_bytes);
   tcase_add_test(tc, test_resume_by_key_after_a_stop_mid_poll);
   tcase_add_test(tc, test_expired_url_is_refreshed);
+  tcase_add_test(tc, test_fresh_url_read_survives_passing_failures);
   tcase_add_test(tc, test_every_output_in_order);
   tcase_add_test(tc, test_interrupt_wakes_the_task_wait);
   tcase_add_test(tc, test_interrupt_wakes_the_bytes_wait);

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * /_emulator/ control endpoints (no auth): ledger, request log, task
- * internals, config, fault rules, reset, stats and info.
+ * internals, config, fault rules, chaos mode, reset, stats and info.
  */
 #include "emulator.h"
 
@@ -112,6 +112,7 @@ ojson Emulator::stats_json() {
   out["requests"] = requests;
   out["tasks"] = tasks_.size();
   out["open_connections"] = open_connections();
+  out["chaos"] = faults_.chaos_json();
   return out;
 }
 
@@ -182,6 +183,22 @@ void Emulator::handle_control(SoupServerMessage* msg, const std::string& path) {
       faults_.clear();
     }
     send_json(msg, 200, faults_.to_json());
+    return;
+  }
+  if (what == "chaos" && parts.size() == 2 && (get || post || del)) {
+    if (post) {
+      std::string error;
+      ojson doc = parse_ojson(msg_body(msg));
+      auto chaos = doc.is_discarded() ? std::nullopt : parse_chaos(doc, &error);
+      if (!chaos) {
+        send_error(msg, 400, "invalid_request", doc.is_discarded() ? "body is not valid JSON" : error);
+        return;
+      }
+      faults_.set_chaos(*chaos);
+    } else if (del) {
+      faults_.stop_chaos();
+    }
+    send_json(msg, 200, faults_.chaos_json());
     return;
   }
   if (what == "reset" && parts.size() == 2 && post) {

@@ -231,6 +231,217 @@ bool FaultList::add(const ojson& doc, std::string* error) {
   return true;
 }
 
+std::optional<ChaosConfig> parse_chaos(const ojson& doc, std::string* error) {
+  ChaosConfig c;
+  if (!doc.is_object()) {
+    *error = "chaos: expected a JSON object";
+    return std::nullopt;
+  }
+  auto probability = [&](const ojson& obj, const char* name, double* target, const char* where) {
+    if (!obj.contains(name))
+      return true;
+    const ojson& v = obj[name];
+    if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 1) {
+      *error = std::string("chaos: \"") + where + name + "\" must be a probability in [0, 1]";
+      return false;
+    }
+    *target = v.get<double>();
+    return true;
+  };
+  auto known = [&](const ojson& obj, std::initializer_list<const char*> names, const char* where) {
+    for (const auto& item : obj.items()) {
+      bool ok = false;
+      for (const char* n : names)
+        ok = ok || item.key() == n;
+      if (!ok) {
+        *error = std::string("chaos: unknown field \"") + where + item.key() + "\"";
+        return false;
+      }
+    }
+    return true;
+  };
+  if (!known(doc, {"seed", "api", "download", "lost_response", "delay_ms", "retry_after_s"}, ""))
+    return std::nullopt;
+  if (doc.contains("seed")) {
+    if (!doc["seed"].is_number_unsigned() && !(doc["seed"].is_number_integer() && doc["seed"].get<long long>() >= 0)) {
+      *error = "chaos: \"seed\" must be a non-negative integer";
+      return std::nullopt;
+    }
+    c.seed = doc["seed"].get<uint64_t>();
+  }
+  if (doc.contains("api")) {
+    const ojson& api = doc["api"];
+    if (!api.is_object() || !known(api, {"5xx", "429", "cut", "delay"}, "api.") ||
+        !probability(api, "5xx", &c.api_5xx, "api.") || !probability(api, "429", &c.api_429, "api.") ||
+        !probability(api, "cut", &c.api_cut, "api.") || !probability(api, "delay", &c.api_delay, "api.")) {
+      if (error->empty())
+        *error = "chaos: \"api\" must be an object";
+      return std::nullopt;
+    }
+  }
+  if (doc.contains("download")) {
+    const ojson& dl = doc["download"];
+    if (!dl.is_object() || !known(dl, {"truncate", "cut", "expire"}, "download.") ||
+        !probability(dl, "truncate", &c.download_truncate, "download.") ||
+        !probability(dl, "cut", &c.download_cut, "download.") ||
+        !probability(dl, "expire", &c.download_expire, "download.")) {
+      if (error->empty())
+        *error = "chaos: \"download\" must be an object";
+      return std::nullopt;
+    }
+  }
+  if (!probability(doc, "lost_response", &c.lost_response, ""))
+    return std::nullopt;
+  if (doc.contains("delay_ms")) {
+    const ojson& d = doc["delay_ms"];
+    if (!d.is_array() || d.size() != 2 || !d[0].is_number_integer() || !d[1].is_number_integer() ||
+        d[0].get<long long>() < 0 || d[1].get<long long>() < d[0].get<long long>() ||
+        d[1].get<long long>() > 600000) {
+      *error = "chaos: \"delay_ms\" must be [min, max] in milliseconds, 0 <= min <= max <= 600000";
+      return std::nullopt;
+    }
+    c.delay_min_ms = (int)d[0].get<long long>();
+    c.delay_max_ms = (int)d[1].get<long long>();
+  }
+  if (doc.contains("retry_after_s")) {
+    const ojson& v = doc["retry_after_s"];
+    if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > 3600) {
+      *error = "chaos: \"retry_after_s\" must be an integer in [0, 3600]";
+      return std::nullopt;
+    }
+    c.retry_after_s = (int)v.get<long long>();
+  }
+  if (c.api_5xx + c.api_429 + c.api_cut + c.api_delay > 1 + 1e-9 ||
+      c.download_truncate + c.download_cut + c.download_expire > 1 + 1e-9) {
+    *error = "chaos: the probabilities of one kind of request must add up to at most 1";
+    return std::nullopt;
+  }
+  return c;
+}
+
+void FaultList::set_chaos(const ChaosConfig& config) {
+  chaos_ = config;
+  rng_.seed(config.seed);
+  decisions_ = 0;
+  injected_.clear();
+  expired_tasks_.clear();
+}
+
+void FaultList::stop_chaos() {
+  chaos_.reset();
+  decisions_ = 0;
+  injected_.clear();
+  expired_tasks_.clear();
+}
+
+std::optional<FaultRule> FaultList::chaos_take(const FaultContext& ctx) {
+  const ChaosConfig& c = *chaos_;
+  const bool api = ctx.route == Route::Submit || ctx.route == Route::Poll || ctx.route == Route::Events;
+  const bool download = ctx.route == Route::Download && g_ascii_strcasecmp(ctx.method.c_str(), "GET") == 0;
+  if (!api && !download)
+    return std::nullopt;
+  /* One draw for the kind, one for its parameter, whether or not a fault
+   * comes of it: the sequence of draws only depends on the seed. */
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const double roll = unit(rng_);
+  const double param = unit(rng_);
+  decisions_++;
+
+  ojson rule = ojson::object();
+  rule["route"] = route_name(ctx.route);
+  std::string kind;
+  if (api) {
+    double edge = c.api_5xx;
+    if (roll < edge) {
+      static const int kStatuses[] = {500, 502, 503, 504};
+      rule["action"] = "status";
+      rule["status"] = kStatuses[std::min(3, (int)(param * 4))];
+      kind = "api.5xx";
+    } else if (roll < (edge += c.api_429)) {
+      rule["action"] = "status";
+      rule["status"] = 429;
+      rule["code"] = "rate_limited";
+      rule["retry_after"] = std::to_string(c.retry_after_s);
+      kind = "api.429";
+    } else if (roll < (edge += c.api_cut)) {
+      rule["action"] = "cut";
+      /* A submit processed and then cut is the lost answer idempotency
+       * keys exist for: the task is created and charged. */
+      if (ctx.route == Route::Submit && param < c.lost_response) {
+        rule["after_processing"] = true;
+        injected_["api.lost_response"]++;
+      }
+      kind = "api.cut";
+    } else if (roll < (edge += c.api_delay)) {
+      rule["action"] = "delay";
+      rule["ms"] = c.delay_min_ms + (int)(param * (c.delay_max_ms - c.delay_min_ms));
+      kind = "api.delay";
+    }
+  } else {
+    double edge = c.download_truncate;
+    if (roll < edge) {
+      rule["action"] = "truncate";  // half of what the response would carry
+      kind = "download.truncate";
+    } else if (roll < (edge += c.download_cut)) {
+      rule["action"] = "cut";
+      kind = "download.cut";
+    } else if (roll < (edge += c.download_expire)) {
+      /* Once per task: a URL the API just signed again is fresh, as real
+       * signed URLs are. */
+      if (expired_tasks_.insert(ctx.task_id).second) {
+        rule["action"] = "expire";
+        rule["resign"] = true;
+        kind = "download.expire";
+      }
+    }
+  }
+  if (kind.empty())
+    return std::nullopt;
+  std::string error;
+  auto parsed = parse_fault_rule(rule, &error);
+  if (!parsed) {
+    g_warning("chaos made an invalid rule: %s", error.c_str());
+    return std::nullopt;
+  }
+  injected_[kind]++;
+  parsed->params["chaos"] = true;
+  return parsed;
+}
+
+ojson FaultList::chaos_json() const {
+  ojson out = ojson::object();
+  out["enabled"] = chaos_.has_value();
+  if (chaos_) {
+    const ChaosConfig& c = *chaos_;
+    ojson config = ojson::object();
+    config["seed"] = c.seed;
+    config["api"] = ojson{{"5xx", c.api_5xx}, {"429", c.api_429}, {"cut", c.api_cut}, {"delay", c.api_delay}};
+    config["download"] =
+        ojson{{"truncate", c.download_truncate}, {"cut", c.download_cut}, {"expire", c.download_expire}};
+    config["lost_response"] = c.lost_response;
+    config["delay_ms"] = ojson::array({c.delay_min_ms, c.delay_max_ms});
+    config["retry_after_s"] = c.retry_after_s;
+    out["config"] = config;
+  }
+  out["decisions"] = decisions_;
+  auto count = [&](const char* key) {
+    auto it = injected_.find(key);
+    return it == injected_.end() ? 0ll : it->second;
+  };
+  ojson api = ojson::object();
+  for (const char* k : {"5xx", "429", "cut", "delay", "lost_response"})
+    api[k] = count((std::string("api.") + k).c_str());
+  ojson download = ojson::object();
+  for (const char* k : {"truncate", "cut", "expire"})
+    download[k] = count((std::string("download.") + k).c_str());
+  long long total = 0;
+  for (const auto& item : injected_)
+    if (item.first != "api.lost_response")  // a kind of cut, counted there too
+      total += item.second;
+  out["injected"] = ojson{{"api", api}, {"download", download}, {"total", total}};
+  return out;
+}
+
 std::optional<FaultRule> FaultList::take(const FaultContext& ctx) {
   for (auto it = rules_.begin(); it != rules_.end(); ++it) {
     FaultRule& rule = *it;
@@ -252,6 +463,8 @@ std::optional<FaultRule> FaultList::take(const FaultContext& ctx) {
       rules_.erase(it);
     return applied;
   }
+  if (chaos_)
+    return chaos_take(ctx);
   return std::nullopt;
 }
 

@@ -67,6 +67,8 @@ int main(int argc, char** argv) {
   g_autofree gchar* scenario = nullptr;
   g_autofree gchar* tls_cert = nullptr;
   g_autofree gchar* tls_key = nullptr;
+  g_autofree gchar* chaos_seed = nullptr;
+  g_autofree gchar* chaos_rates = nullptr;
   gboolean quiet = FALSE;
   gboolean faststart = FALSE, no_ranges = FALSE;
   gint64 download_rate = 0;
@@ -96,6 +98,10 @@ int main(int argc, char** argv) {
        "Image format for all models: png, jpeg or webp (default: per model)", "F"},
       {"scenario", 0, 0, G_OPTION_ARG_FILENAME, &scenario, "JSON file {\"rules\":[...]} of fault rules", "FILE"},
       {"fault", 0, 0, G_OPTION_ARG_STRING_ARRAY, &faults, "One fault rule as JSON, repeatable", "JSON"},
+      {"chaos", 0, 0, G_OPTION_ARG_STRING, &chaos_seed,
+       "Seeded random faults on every API request and download (see README)", "SEED"},
+      {"chaos-rates", 0, 0, G_OPTION_ARG_STRING, &chaos_rates,
+       "JSON object overriding the chaos probabilities, as POST /_emulator/chaos takes", "JSON"},
       {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert,
        "Serve the API over HTTPS with this PEM certificate (needs --tls-key; the CDN stays HTTP)", "FILE"},
       {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "PEM private key for --tls-cert", "FILE"},
@@ -171,6 +177,23 @@ int main(int argc, char** argv) {
       return fail(std::string("--fault: not valid JSON: ") + *f);
     if (!rules.add(doc, &err))
       return fail("--fault: " + err);
+  }
+
+  if (chaos_rates && !chaos_seed)
+    return fail("--chaos-rates needs --chaos SEED");
+  if (chaos_seed) {
+    gchar* end = nullptr;
+    guint64 seed = g_ascii_strtoull(chaos_seed, &end, 10);
+    if (!*chaos_seed || *end || chaos_seed[0] == '-')
+      return fail(std::string("--chaos: not a seed (a non-negative integer): ") + chaos_seed);
+    emu::ojson doc = chaos_rates ? emu::parse_ojson(chaos_rates) : emu::ojson::object();
+    if (doc.is_discarded() || !doc.is_object())
+      return fail("--chaos-rates: not a JSON object");
+    doc["seed"] = seed;
+    auto chaos = emu::parse_chaos(doc, &err);
+    if (!chaos)
+      return fail("--chaos-rates: " + err);
+    rules.set_chaos(*chaos);
   }
 
   emu::Options options;

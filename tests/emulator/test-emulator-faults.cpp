@@ -16,33 +16,6 @@
 
 #include "assertions.h"
 
-namespace {
-
-/* Reads a body until EOF or error; returns the byte count. */
-goffset read_stream(const std::string& url, guint* status, goffset* content_length, std::string* error) {
-  g_autoptr(SoupMessage) msg = new_message("GET", url, "", {}, true);
-  g_autoptr(GError) err = nullptr;
-  g_autoptr(GInputStream) in = soup_session_send(session(), msg, nullptr, &err);
-  fail_unless(in != nullptr, "GET %s failed: %s", url.c_str(), err ? err->message : "?");
-  *status = soup_message_get_status(msg);
-  *content_length = soup_message_headers_get_content_length(soup_message_get_response_headers(msg));
-  goffset total = 0;
-  char buf[16384];
-  for (;;) {
-    g_autoptr(GError) read_error = nullptr;
-    gssize n = g_input_stream_read(in, buf, sizeof buf, nullptr, &read_error);
-    if (n < 0) {
-      *error = read_error->message;
-      break;
-    }
-    if (n == 0)
-      break;
-    total += n;
-  }
-  return total;
-}
-
-}  // namespace
 
 GST_START_TEST(test_faults) {
   auto emu = start_emulator();

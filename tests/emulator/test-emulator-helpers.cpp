@@ -179,3 +179,26 @@ int stat_of(EmulatorProcess& emu, const char* group, const char* name) {
   fail_unless(o && json_object_has_member(o, name), "stats have no %s", name);
   return (int)json_object_get_int_member(o, name);
 }
+
+goffset read_stream(const std::string& url, guint* status, goffset* content_length, std::string* error) {
+  g_autoptr(SoupMessage) msg = new_message("GET", url, "", {}, true);
+  g_autoptr(GError) err = nullptr;
+  g_autoptr(GInputStream) in = soup_session_send(session(), msg, nullptr, &err);
+  fail_unless(in != nullptr, "GET %s failed: %s", url.c_str(), err ? err->message : "?");
+  *status = soup_message_get_status(msg);
+  *content_length = soup_message_headers_get_content_length(soup_message_get_response_headers(msg));
+  goffset total = 0;
+  char buf[16384];
+  for (;;) {
+    g_autoptr(GError) read_error = nullptr;
+    gssize n = g_input_stream_read(in, buf, sizeof buf, nullptr, &read_error);
+    if (n < 0) {
+      *error = read_error->message;
+      break;
+    }
+    if (n == 0)
+      break;
+    total += n;
+  }
+  return total;
+}

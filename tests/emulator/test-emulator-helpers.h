@@ -81,3 +81,5 @@ std::vector<std::string> output_urls(JsonNode* task, const char* kind);
 std::vector<std::string> event_statuses(const Response& r);
 /* A number of /_emulator/stats, from its `group` object if not null. */
 int stat_of(EmulatorProcess& emu, const char* group, const char* name);
+/* Reads a body until EOF or error; returns the byte count. */
+goffset read_stream(const std::string& url, guint* status, goffset* content_length, std::string* error);

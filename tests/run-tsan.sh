@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The test suite in a ThreadSanitizer build (build-tsan/), issue #14. Each
+# element runs several threads (streaming, download, spool writer, event
+# watcher); a data race between them fails the run.
+#
+# Which tests, and why:
+#  - run, progressive, resume, reliability, mindvideosrc, native, logs,
+#    inputs, network: the element and mv::Run with all their threads;
+#    progressive runs several Range fetches at once and stops them,
+#    reliability runs 32 elements at once and cycles states while downloads
+#    run, mindvideosrc stops elements while submitting, polling and
+#    downloading, resume kills and reruns. These are the point of this build.
+#  - spool, ranges, journal, retry, api, uri, schema, network-settings: the
+#    core's logic; spool and ranges drive the spool's writer thread. They
+#    take seconds.
+#  - emulator-cdn, emulator-ranges, emulator-chaos: the emulator's CDN
+#    threads (throttled, concurrent) and its chaos mode.
+#  - left out: conformance (the JSON Schema suite: one thread, minutes
+#    under TSan, nothing to find), fuzz-replay (one thread, covered by the
+#    ASan build) and the bench (times nginx and curl, not ours).
+#
+# GLib, GStreamer and libsoup are not built with TSan here. Three things
+# keep their internals from drowning the reports, none of which hides a
+# frame of this project:
+#  - tests/tsan/glib-sync.c, preloaded: GMutex, GRecMutex, GRWLock and GCond
+#    are futexes that TSan cannot see; the shim tells it about each lock,
+#    unlock and wait, so fields guarded by GST_OBJECT_LOCK or a stream lock
+#    are not reported.
+#  - ignore_noninstrumented_modules=1: memory accesses that the libraries
+#    make through intercepted functions (malloc, free, memcpy, strlen...)
+#    are not checked, as the libraries' own code is not either.
+#  - tests/tsan/suppressions.txt: library-only entries, each saying why.
+#
+#   bash tests/run-tsan.sh [extra meson test arguments]
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+bash scripts/install-deps.sh >/dev/null
+
+builddir=${MINDVIDEO_TSAN_BUILDDIR:-build-tsan}
+if [ ! -f "$builddir/build.ninja" ]; then
+  # b_lundef=false: the plugin leaves the sanitizer runtime's symbols to the
+  # process that loads it. debugoptimized: TSan's slowdown on -O0 code would
+  # double the time of this step.
+  meson setup "$builddir" -Dbuildtype=debugoptimized -Db_sanitize=thread -Db_lundef=false >/dev/null
+fi
+meson compile -C "$builddir" >/dev/null
+
+shim="$(cd "$builddir" && pwd)/libtsan-glib-sync.so"
+gcc -shared -fPIC -O1 -Wall $(pkg-config --cflags glib-2.0) tests/tsan/glib-sync.c -o "$shim" -ldl
+
+# The shim goes into every process the tests start (it is inert in those
+# without GLib). The TSan runtime itself cannot: dash (/bin/sh, which some
+# tests run) crashes with it preloaded. Only gst-launch-1.0, which is not
+# built with TSan but loads the plugin, gets it, through a wrapper first in
+# PATH; the test binaries and the emulator link it.
+export LD_PRELOAD="$shim"
+wrappers="$(cd "$builddir" && pwd)/tsan-bin"
+mkdir -p "$wrappers"
+cat > "$wrappers/gst-launch-1.0" <<EOF
+#!/bin/sh
+LD_PRELOAD="$(gcc -print-file-name=libtsan.so) $shim" exec $(command -v gst-launch-1.0) "\$@"
+EOF
+chmod +x "$wrappers/gst-launch-1.0"
+export PATH="$wrappers:$PATH"
+# halt_on_error=0 + exitcode: every report of a test is printed, and the
+# test still fails. second_deadlock_stack: both stacks of a lock inversion.
+export TSAN_OPTIONS="suppressions=$root/tests/tsan/suppressions.txt exitcode=66 halt_on_error=0 second_deadlock_stack=1 history_size=4 report_signal_unsafe=0 ignore_noninstrumented_modules=1"
+# Scan plugins in-process: the scanner helper is a separate, uninstrumented
+# process with nothing of ours to check.
+export GST_REGISTRY_FORK=no
+# gst-check runs each test in a forked child by default; TSan cannot start
+# threads after a fork of a multi-threaded process (GStreamer's are), so
+# each test binary runs its tests in one process. meson's timeout still
+# bounds them.
+export CK_FORK=no
+
+tests=(run progressive resume reliability mindvideosrc native logs inputs network spool ranges journal retry api uri schema network-settings emulator-cdn emulator-ranges emulator-chaos)
+start=$(date +%s)
+# The element tests cannot share the machine under TSan's slowdown: one at
+# a time (they are is_parallel: false anyway), with a generous multiplier.
+if meson test -C "$builddir" --print-errorlogs --timeout-multiplier 4 "${tests[@]}" "$@" \
+     > "$builddir/tsan-test.log" 2>&1; then
+  status=0
+else
+  status=1
+fi
+grep -E "^ *[0-9]+/[0-9]+ " "$builddir/tsan-test.log" || true
+races=$(grep -c "WARNING: ThreadSanitizer" "$builddir/meson-logs/testlog.txt" || true)
+ok=$(grep -cE "^ *[0-9]+/[0-9]+ .* OK " "$builddir/tsan-test.log" || true)
+bad=$(grep -cE "^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|ERROR) " "$builddir/tsan-test.log" || true)
+if [ "$status" -ne 0 ]; then
+  # The reports, once each, for whoever reads the CI log.
+  sed -n '/WARNING: ThreadSanitizer/,/^SUMMARY: ThreadSanitizer/p' "$builddir/meson-logs/testlog.txt" | head -400
+fi
+echo "tsan: $ok passed, $bad failed, $races ThreadSanitizer reports, $(( $(date +%s) - start )) s"
+exit "$status"
