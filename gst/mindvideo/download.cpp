@@ -400,6 +400,16 @@ bool Downloader::fetch_once(Fetch* f, uint64_t* at, int* retries) {
       report_too_large(max_size_, false);
       return false;
     }
+    {
+      /* Moved on before the bytes land: a reader waiting right past them
+       * must never see this fetch behind bytes already there (and so
+       * unable to reach it) and start another. */
+      std::lock_guard<std::mutex> guard(lock_);
+      f->position = offset + filled;
+      f->bytes += filled;
+      if (!f->first_byte_us)
+        f->first_byte_us = g_get_monotonic_time();
+    }
     Error werr;
     if (!spool_.write(offset, std::move(chunk), &werr)) {
       spool_.set_failed(werr);
@@ -407,11 +417,6 @@ bool Downloader::fetch_once(Fetch* f, uint64_t* at, int* retries) {
     }
     offset += filled;
     progressed = true;
-    std::lock_guard<std::mutex> guard(lock_);
-    f->position = offset;
-    f->bytes += filled;
-    if (!f->first_byte_us)
-      f->first_byte_us = g_get_monotonic_time();
   }
   *at = offset;
   if (f->cancel.is_cancelled())
