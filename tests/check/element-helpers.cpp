@@ -186,9 +186,7 @@ bool has_status(GstElement* src, const char* status) {
 }
 
 bool wait_for_status(GstElement* src, const char* status) {
-  for (int i = 0; i < 3000 && !has_status(src, status); i++)
-    g_usleep(10 * 1000);
-  return has_status(src, status);
+  return wait_until([&] { return has_status(src, status); });
 }
 
 LogCapture::LogCapture(GstDebugLevel level) : level_(level) {
