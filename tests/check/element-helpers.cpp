@@ -232,6 +232,8 @@ std::vector<Logged> request_log(EmulatorProcess* emu) {
     GList* names = json_object_get_members(headers);
     for (GList* n = names; n; n = n->next) {
       const char* name = (const char*)n->data;
+      g_autofree gchar* lower = g_ascii_strdown(name, -1);
+      l.headers[lower] = json_object_get_string_member(headers, name);
       if (g_ascii_strcasecmp(name, "Authorization") == 0)
         l.authorization = json_object_get_string_member(headers, name);
       if (g_ascii_strcasecmp(name, "Idempotency-Key") == 0)
