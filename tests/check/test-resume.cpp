@@ -34,25 +34,10 @@ namespace {
 
 /* A private $XDG_STATE_HOME for the test (and the processes it starts). */
 struct StateHome {
-  StateHome() {
-    gchar* p = g_dir_make_tmp("mv-state-XXXXXX", nullptr);
-    fail_unless(p != nullptr);
-    path = p;
-    g_free(p);
+  StateHome() : dir("mv-state-XXXXXX"), path(dir.path), journal(dir.path + "/mindvideo") {
     g_setenv("XDG_STATE_HOME", path.c_str(), TRUE);
-    journal = path + "/mindvideo";
   }
-  ~StateHome() {
-    for (const std::string& dir : {journal, path}) {
-      if (GDir* d = g_dir_open(dir.c_str(), 0, nullptr)) {
-        while (const gchar* n = g_dir_read_name(d))
-          g_unlink((dir + "/" + n).c_str());
-        g_dir_close(d);
-      }
-    }
-    g_rmdir(journal.c_str());
-    g_rmdir(path.c_str());
-  }
+  TempDir dir; /* removed with the journal in it */
   std::string path;
   std::string journal; /* $XDG_STATE_HOME/mindvideo */
 };
