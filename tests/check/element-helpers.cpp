@@ -186,9 +186,7 @@ bool has_status(GstElement* src, const char* status) {
 }
 
 bool wait_for_status(GstElement* src, const char* status) {
-  for (int i = 0; i < 3000 && !has_status(src, status); i++)
-    g_usleep(10 * 1000);
-  return has_status(src, status);
+  return wait_until([&] { return has_status(src, status); });
 }
 
 LogCapture::LogCapture(GstDebugLevel level) : level_(level) {
@@ -234,6 +232,8 @@ std::vector<Logged> request_log(EmulatorProcess* emu) {
     GList* names = json_object_get_members(headers);
     for (GList* n = names; n; n = n->next) {
       const char* name = (const char*)n->data;
+      g_autofree gchar* lower = g_ascii_strdown(name, -1);
+      l.headers[lower] = json_object_get_string_member(headers, name);
       if (g_ascii_strcasecmp(name, "Authorization") == 0)
         l.authorization = json_object_get_string_member(headers, name);
       if (g_ascii_strcasecmp(name, "Idempotency-Key") == 0)

@@ -12,6 +12,7 @@
 
 #include <gst/gst.h>
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -89,6 +90,13 @@ class LogCapture {
 /* The request log, as (origin, method, path, Authorization header) rows. */
 struct Logged {
   std::string origin, method, path, authorization, body, idempotency_key, content_type, range;
+  /* Every request header, names lower case. */
+  std::map<std::string, std::string> headers;
+  bool has(const char* name) const { return headers.count(name) > 0; }
+  std::string header(const char* name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
   /* Order and times (ms since the emulator started), status; for CDN file
    * responses the body bytes sent so far and when the connection closed
    * (-1: still sending, or not a file response). */

@@ -27,8 +27,7 @@ namespace {
 void submit_only(GstElement* pipeline) {
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
-  for (int i = 0; i < 3000 && !has_status(src, "queued") && !has_status(src, "processing"); i++)
-    g_usleep(10 * 1000);
+  wait_until([&] { return has_status(src, "queued") || has_status(src, "processing"); });
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(src);
 }

@@ -8,6 +8,7 @@
  * one process exclude each other, and old entries are cleaned up.
  */
 #include "journal.h"
+#include "test-helpers.h"
 
 #include <glib/gstdio.h>
 
@@ -32,34 +33,6 @@ mv::JournalEntry sample(int64_t created = kNow) {
   e.created_s = created;
   return e;
 }
-
-/* A fresh directory that removes itself. */
-struct TempDir {
-  TempDir() {
-    gchar* p = g_dir_make_tmp("mv-journal-XXXXXX", nullptr);
-    fail_unless(p != nullptr);
-    path = p;
-    g_free(p);
-  }
-  ~TempDir() {
-    if (GDir* d = g_dir_open(path.c_str(), 0, nullptr)) {
-      while (const gchar* n = g_dir_read_name(d))
-        g_unlink((path + "/" + n).c_str());
-      g_dir_close(d);
-    }
-    g_rmdir(path.c_str());
-  }
-  int count() const {
-    int n = 0;
-    if (GDir* d = g_dir_open(path.c_str(), 0, nullptr)) {
-      while (g_dir_read_name(d))
-        n++;
-      g_dir_close(d);
-    }
-    return n;
-  }
-  std::string path;
-};
 
 std::string slurp(const std::string& path) {
   gchar* text = nullptr;
@@ -180,7 +153,7 @@ GST_START_TEST(test_default_dir_follows_xdg_state_home) {
 GST_END_TEST;
 
 GST_START_TEST(test_create_is_private_and_durable) {
-  TempDir tmp;
+  TempDir tmp("mv-journal-XXXXXX");
   const std::string dir = tmp.path + "/state/mindvideo";
   std::string why;
   auto journal = mv::Journal::open(dir, &why);
@@ -221,7 +194,7 @@ GST_START_TEST(test_create_is_private_and_durable) {
 GST_END_TEST;
 
 GST_START_TEST(test_take_over_excludes_within_one_process) {
-  TempDir tmp;
+  TempDir tmp("mv-journal-XXXXXX");
   std::string why;
   auto journal = mv::Journal::open(tmp.path, &why);
   fail_unless(journal != nullptr, "%s", why.c_str());
@@ -241,7 +214,7 @@ GST_START_TEST(test_take_over_excludes_within_one_process) {
   assert_str(second->entry().idempotency_key, e.idempotency_key);
   fail_unless(journal->take_over(e.fingerprint, kNow, mv::kJournalWindowS, "test") == nullptr);
   second.reset();
-  fail_unless_equals_int(tmp.count(), 2); /* kept: .json and .lock */
+  fail_unless_equals_int(count_entries(tmp.path), 2); /* kept: .json and .lock */
 
   /* The newest of two unfinished runs of the request wins. */
   mv::JournalEntry newer = sample(kNow - 10);
@@ -254,7 +227,7 @@ GST_START_TEST(test_take_over_excludes_within_one_process) {
 GST_END_TEST;
 
 GST_START_TEST(test_old_entries_are_ignored_and_cleaned_up) {
-  TempDir tmp;
+  TempDir tmp("mv-journal-XXXXXX");
   std::string why;
   auto journal = mv::Journal::open(tmp.path, &why);
   fail_unless(journal != nullptr, "%s", why.c_str());
@@ -270,7 +243,7 @@ GST_START_TEST(test_old_entries_are_ignored_and_cleaned_up) {
   fail_unless(live != nullptr);
   /* Not journal files: left alone. */
   fail_unless(g_file_set_contents((tmp.path + "/README").c_str(), "x", 1, nullptr));
-  fail_unless_equals_int(tmp.count(), 7);
+  fail_unless_equals_int(count_entries(tmp.path), 7);
 
   fail_unless(journal->take_over(old.fingerprint, kNow, window, "test") == nullptr);
   fail_if(g_file_test(entry_path(tmp.path, old, "json").c_str(), G_FILE_TEST_EXISTS));
@@ -278,12 +251,12 @@ GST_START_TEST(test_old_entries_are_ignored_and_cleaned_up) {
   fail_if(g_file_test(entry_path(tmp.path, old, "lock").c_str(), G_FILE_TEST_EXISTS));
   /* A live run's entry stays, however old. */
   fail_unless(g_file_test(entry_path(tmp.path, held_old, "json").c_str(), G_FILE_TEST_EXISTS));
-  fail_unless_equals_int(tmp.count(), 3);
+  fail_unless_equals_int(count_entries(tmp.path), 3);
 }
 GST_END_TEST;
 
 GST_START_TEST(test_unusable_directory) {
-  TempDir tmp;
+  TempDir tmp("mv-journal-XXXXXX");
   const std::string file = tmp.path + "/a-file";
   fail_unless(g_file_set_contents(file.c_str(), "x", 1, nullptr));
   std::string why;
@@ -293,7 +266,7 @@ GST_START_TEST(test_unusable_directory) {
 GST_END_TEST;
 
 GST_START_TEST(test_foreign_and_torn_files_are_skipped) {
-  TempDir tmp;
+  TempDir tmp("mv-journal-XXXXXX");
   std::string why;
   auto journal = mv::Journal::open(tmp.path, &why);
   fail_unless(journal != nullptr);

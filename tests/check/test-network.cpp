@@ -26,42 +26,8 @@
 
 namespace {
 
-/* One request of the emulator's log, with every header (names lower case). */
-struct Request {
-  std::string origin, method, path;
-  std::map<std::string, std::string> headers;
-  bool has(const char* name) const { return headers.count(name) > 0; }
-  std::string header(const char* name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : it->second;
-  }
-};
-
-std::vector<Request> requests(EmulatorProcess* emu) {
-  std::vector<Request> out;
-  g_autoptr(JsonNode) root = emu->requests();
-  fail_unless(root && JSON_NODE_HOLDS_ARRAY(root), "no request log");
-  JsonArray* array = json_node_get_array(root);
-  for (guint i = 0; i < json_array_get_length(array); i++) {
-    JsonObject* o = json_array_get_object_element(array, i);
-    Request r;
-    r.origin = json_object_get_string_member(o, "origin");
-    r.method = json_object_get_string_member(o, "method");
-    r.path = json_object_get_string_member(o, "path");
-    JsonObject* headers = json_object_get_object_member(o, "headers");
-    GList* names = json_object_get_members(headers);
-    for (GList* n = names; n; n = n->next) {
-      g_autofree gchar* lower = g_ascii_strdown((const char*)n->data, -1);
-      r.headers[lower] = json_object_get_string_member(headers, (const char*)n->data);
-    }
-    g_list_free(names);
-    out.push_back(r);
-  }
-  return out;
-}
-
-int count_origin(const std::vector<Request>& log, const char* origin) {
-  return (int)std::count_if(log.begin(), log.end(), [origin](const Request& r) { return r.origin == origin; });
+int count_origin(const std::vector<Logged>& log, const char* origin) {
+  return (int)std::count_if(log.begin(), log.end(), [origin](const Logged& r) { return r.origin == origin; });
 }
 
 void set_src(GstElement* pipeline, const char* name, const char* first, ...) {
@@ -127,9 +93,9 @@ GST_START_TEST(test_proxy_carries_api_and_downloads) {
   fail_unless(proxy->carried("GET " + api + "/api/v1/tasks/") >= 1, "%s", proxy->log().c_str());
   fail_unless(proxy->carried("GET " + cdn + "/files/") >= 1, "%s", proxy->log().c_str());
   /* And every request the emulator saw came through it (tinyproxy adds Via). */
-  auto log = requests(emu.get());
+  auto log = request_log(emu.get());
   fail_unless(count_origin(log, "api") >= 2 && count_origin(log, "cdn") >= 1);
-  for (const Request& r : log)
+  for (const Logged& r : log)
     assert_contains(r.header("via"), "tinyproxy");
   gst_object_unref(pipeline);
 }
@@ -222,7 +188,7 @@ GST_START_TEST(test_proxy_without_credentials_is_refused_at_once) {
     fail_unless_equals_int(proxy->carried(target) - before, c.id ? 2 : 1);
     fail_if(run.message().find("wrong-pw") != std::string::npos);
     fail_if(run.error_debug.find("wrong-pw") != std::string::npos);
-    fail_unless_equals_int(count_origin(requests(emu.get()), "api"), 0);
+    fail_unless_equals_int(count_origin(request_log(emu.get()), "api"), 0);
     fail_unless_equals_int(emu->ledger_count(), 0);
     gst_object_unref(pipeline);
   }
@@ -242,9 +208,9 @@ GST_START_TEST(test_environment_proxy_and_no_proxy) {
   g_unsetenv("http_proxy");
   g_unsetenv("no_proxy");
   assert_eos(run);
-  auto log = requests(emu.get());
+  auto log = request_log(emu.get());
   fail_unless(count_origin(log, "api") >= 2 && count_origin(log, "cdn") >= 1);
-  for (const Request& r : log) {
+  for (const Logged& r : log) {
     if (r.origin == "api")
       assert_contains(r.header("via"), "tinyproxy");
     else
@@ -280,9 +246,9 @@ GST_START_TEST(test_environment_proxy_with_credentials) {
   play(pipeline, &attached);
   g_unsetenv("http_proxy");
   assert_eos(attached);
-  auto log = requests(emu.get());
+  auto log = request_log(emu.get());
   fail_unless(count_origin(log, "api") >= 1 && count_origin(log, "cdn") >= 1);
-  for (const Request& r : log)
+  for (const Logged& r : log)
     assert_contains(r.header("via"), "tinyproxy");
   gst_object_unref(pipeline);
 
@@ -315,7 +281,7 @@ GST_START_TEST(test_proxy_property_overrides_environment) {
   g_unsetenv("http_proxy");
   g_unsetenv("no_proxy");
   assert_eos(run);
-  for (const Request& r : requests(emu.get()))
+  for (const Logged& r : request_log(emu.get()))
     assert_contains(r.header("via"), "tinyproxy");
   gst_object_unref(pipeline);
 }
@@ -354,7 +320,7 @@ GST_START_TEST(test_untrusted_ca_refused_then_trusted_with_ca_file) {
   assert_contains(run.message(), host_port(emu->url()));
   assert_contains(run.message(), "unknown issuer");
   assert_contains(run.message(), "ca-file");
-  fail_unless_equals_int(count_origin(requests(emu.get()), "api"), 0);
+  fail_unless_equals_int(count_origin(request_log(emu.get()), "api"), 0);
   fail_unless_equals_int(emu->ledger_count(), 0);
   gst_object_unref(pipeline);
 
@@ -411,7 +377,7 @@ GST_START_TEST(test_bad_network_settings_fail_before_any_request) {
     assert_contains(run.message(), c.expected);
     gst_object_unref(pipeline);
   }
-  fail_unless_equals_int(requests(emu.get()).size(), 0);
+  fail_unless_equals_int(request_log(emu.get()).size(), 0);
   fail_unless_equals_int(emu->ledger_count(), 0);
 }
 GST_END_TEST;
@@ -428,9 +394,9 @@ GST_START_TEST(test_user_agent_and_extra_headers) {
   PlayResult run;
   play(pipeline, &run);
   assert_eos(run);
-  auto log = requests(emu.get());
+  auto log = request_log(emu.get());
   fail_unless(count_origin(log, "api") >= 2 && count_origin(log, "cdn") >= 1);
-  for (const Request& r : log) {
+  for (const Logged& r : log) {
     assert_str(r.header("user-agent"), "acme-player/2.1");
     if (r.origin == "api") {
       assert_str(r.header("x-gateway-token"), "gw-123");
@@ -456,7 +422,7 @@ GST_START_TEST(test_user_agent_and_extra_headers) {
   PlayResult plain;
   play(pipeline, &plain);
   assert_eos(plain);
-  for (const Request& r : requests(emu.get()))
+  for (const Logged& r : request_log(emu.get()))
     fail_unless(g_str_has_prefix(r.header("user-agent").c_str(), "mindvideosrc/" PACKAGE_VERSION), "%s",
                 r.header("user-agent").c_str());
   gst_object_unref(pipeline);
@@ -477,10 +443,10 @@ GST_START_TEST(test_api_answer_over_the_cap_is_not_retried) {
   fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ), "%s", run.message().c_str());
   assert_contains(run.message(), "larger than 4 MiB");
   assert_contains(run.message(), "limit for an API response");
-  auto log = requests(emu.get());
+  auto log = request_log(emu.get());
   const std::string task = "/api/v1/tasks/" + src_string(pipeline, "task-id");
   fail_unless_equals_int(std::count_if(log.begin(), log.end(),
-                                       [&task](const Request& r) { return r.method == "GET" && r.path == task; }),
+                                       [&task](const Logged& r) { return r.method == "GET" && r.path == task; }),
                          1);
   gst_object_unref(pipeline);
 

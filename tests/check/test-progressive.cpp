@@ -69,17 +69,6 @@ guint64 frames_of(const std::string& path) {
   return run.buffers;
 }
 
-/* Waits (30 s at most) for `done`; whether it came. */
-template <typename Fn>
-bool wait_until(Fn done) {
-  for (int i = 0; i < 3000; i++) {
-    if (done())
-      return true;
-    g_usleep(10 * 1000);
-  }
-  return false;
-}
-
 /* Plays until the first message of `type` (or an error, or 60 s). */
 GstMessage* wait_for(GstElement* pipeline, GstMessageType type) {
   GstBus* bus = gst_element_get_bus(pipeline);

@@ -34,25 +34,10 @@ namespace {
 
 /* A private $XDG_STATE_HOME for the test (and the processes it starts). */
 struct StateHome {
-  StateHome() {
-    gchar* p = g_dir_make_tmp("mv-state-XXXXXX", nullptr);
-    fail_unless(p != nullptr);
-    path = p;
-    g_free(p);
+  StateHome() : dir("mv-state-XXXXXX"), path(dir.path), journal(dir.path + "/mindvideo") {
     g_setenv("XDG_STATE_HOME", path.c_str(), TRUE);
-    journal = path + "/mindvideo";
   }
-  ~StateHome() {
-    for (const std::string& dir : {journal, path}) {
-      if (GDir* d = g_dir_open(dir.c_str(), 0, nullptr)) {
-        while (const gchar* n = g_dir_read_name(d))
-          g_unlink((dir + "/" + n).c_str());
-        g_dir_close(d);
-      }
-    }
-    g_rmdir(journal.c_str());
-    g_rmdir(path.c_str());
-  }
+  TempDir dir; /* removed with the journal in it */
   std::string path;
   std::string journal; /* $XDG_STATE_HOME/mindvideo */
 };
@@ -84,17 +69,6 @@ std::vector<mv::JournalEntry> journal_entries(const std::string& dir) {
     g_free(text);
   }
   return out;
-}
-
-/* Waits (30 s at most) for `done`. */
-template <typename Fn>
-bool eventually(Fn done) {
-  for (int i = 0; i < 3000; i++) {
-    if (done())
-      return true;
-    g_usleep(10 * 1000);
-  }
-  return false;
 }
 
 /* gst-launch-1.0 with the request the in-process reruns make, with no key. */
@@ -160,7 +134,7 @@ GST_START_TEST(test_kill_while_polling_then_rerun_pays_once) {
   GSubprocess* first = launch(emu.get(), "polled", out);
   /* The journal knows the task (written before the POST, updated after). */
   mv::JournalEntry entry;
-  fail_unless(eventually([&] {
+  fail_unless(wait_until([&] {
     auto entries = journal_entries(state.journal);
     if (entries.size() != 1 || entries[0].task_id.empty())
       return false;
@@ -188,7 +162,7 @@ GST_START_TEST(test_kill_while_downloading_then_rerun_pays_once) {
   const std::string out = std::string(dir) + "/out.png";
 
   GSubprocess* first = launch(emu.get(), "downloaded", out);
-  fail_unless(eventually([&] { return count_requests(request_log(emu.get()), "cdn", "GET") > 0; }),
+  fail_unless(wait_until([&] { return count_requests(request_log(emu.get()), "cdn", "GET") > 0; }),
               "the first run never downloaded");
   kill_hard(first);
   fail_unless_equals_int(emu->ledger_count(), 1);
@@ -234,7 +208,7 @@ GST_START_TEST(test_two_live_runs_are_two_generations) {
   PlayResult run_a, run_b;
   std::thread first([&] { play(a, &run_a, 90, true); });
   /* A's entry is on disk and locked before B starts. */
-  fail_unless(eventually([&] { return journal_entries(state.journal).size() == 1; }));
+  fail_unless(wait_until([&] { return journal_entries(state.journal).size() == 1; }));
   play(b, &run_b, 90, true);
   first.join();
   fail_unless(run_a.eos, "%s", run_a.message().c_str());
@@ -315,7 +289,7 @@ GST_START_TEST(test_eos_before_the_download_ended_keeps_the_entry) {
   GstElement* pipeline = make_pipeline(emu.get(), "gpt-image-2", "cut short", nullptr, "fakesink name=sink");
   GstBus* bus = gst_element_get_bus(pipeline);
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
-  fail_unless(eventually([&] { return count_requests(request_log(emu.get()), "cdn", "GET") > 0; }),
+  fail_unless(wait_until([&] { return count_requests(request_log(emu.get()), "cdn", "GET") > 0; }),
               "the download never started");
   const std::string key = src_string(pipeline, "idempotency-key");
   const std::string task_id = src_string(pipeline, "task-id");

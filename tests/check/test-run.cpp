@@ -115,17 +115,6 @@ mv::Run::Wait read_all(mv::Run& run, std::string* data, mv::Error* error,
   }
 }
 
-/* Waits (30 s at most) for `done`; whether it came. */
-template <typename Fn>
-bool eventually(Fn done) {
-  for (int i = 0; i < 3000; i++) {
-    if (done())
-      return true;
-    g_usleep(10 * 1000);
-  }
-  return false;
-}
-
 bool in_progress(const std::vector<std::string>& statuses) {
   return !statuses.empty() && (statuses.back() == "queued" || statuses.back() == "processing");
 }
@@ -179,7 +168,7 @@ GST_START_TEST(test_resume_by_key_after_a_stop_mid_poll) {
     mv::Error error;
     ended = read_all(*run, &data, &error);
   });
-  fail_unless(eventually([&] { return in_progress(first.statuses()); }), "the task never started");
+  fail_unless(wait_until([&] { return in_progress(first.statuses()); }), "the task never started");
   run->interrupt();
   streaming.join();
   fail_unless(ended == mv::Run::Wait::Flushing);
@@ -322,7 +311,7 @@ GST_START_TEST(test_interrupt_wakes_the_task_wait) {
     mv::Error error;
     ended = run->wait(0, 1, &available, &error);
   });
-  fail_unless(eventually([&] { return in_progress(recorder.statuses()); }), "the task never started");
+  fail_unless(wait_until([&] { return in_progress(recorder.statuses()); }), "the task never started");
   run->interrupt();
   streaming.join();
   fail_unless(ended == mv::Run::Wait::Flushing);
@@ -353,7 +342,7 @@ GST_START_TEST(test_interrupt_wakes_the_bytes_wait) {
     mv::Error error;
     ended = run->wait(0, 1, &available, &error);
   });
-  fail_unless(eventually([&] { return !recorder.outputs().empty(); }), "the download never started");
+  fail_unless(wait_until([&] { return !recorder.outputs().empty(); }), "the download never started");
   run->interrupt();
   streaming.join();
   fail_unless(ended == mv::Run::Wait::Flushing);
@@ -387,7 +376,7 @@ GST_START_TEST(test_journal_window_is_a_run_setting) {
     mv::Error error;
     read_all(*run, &data, &error);
   });
-  fail_unless(eventually([&] { return in_progress(first.statuses()); }), "the task never started");
+  fail_unless(wait_until([&] { return in_progress(first.statuses()); }), "the task never started");
   fail_unless(run->journaled());
   run->interrupt();
   streaming.join();

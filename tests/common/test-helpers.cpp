@@ -4,8 +4,44 @@
  */
 #include "test-helpers.h"
 
+#include <glib/gstdio.h>
+
 /* Last: its fail() macro clashes with C++ library headers. */
 #include <gst/check/gstcheck.h>
+
+TempDir::TempDir(const char* tmpl) {
+  gchar* p = g_dir_make_tmp(tmpl, nullptr);
+  fail_unless(p != nullptr, "cannot make a temporary directory %s", tmpl);
+  path = p;
+  g_free(p);
+}
+
+static void remove_tree(const std::string& path) {
+  if (g_file_test(path.c_str(), G_FILE_TEST_IS_DIR) && !g_file_test(path.c_str(), G_FILE_TEST_IS_SYMLINK)) {
+    if (GDir* d = g_dir_open(path.c_str(), 0, nullptr)) {
+      while (const gchar* n = g_dir_read_name(d))
+        remove_tree(path + "/" + n);
+      g_dir_close(d);
+    }
+    g_rmdir(path.c_str());
+  } else {
+    g_unlink(path.c_str());
+  }
+}
+
+TempDir::~TempDir() {
+  remove_tree(path);
+}
+
+int count_entries(const std::string& dir) {
+  int n = 0;
+  if (GDir* d = g_dir_open(dir.c_str(), 0, nullptr)) {
+    while (g_dir_read_name(d))
+      n++;
+    g_dir_close(d);
+  }
+  return n;
+}
 
 std::unique_ptr<EmulatorProcess> start_emulator_process(const std::vector<std::string>& args) {
   auto emu = EmulatorProcess::start(args);

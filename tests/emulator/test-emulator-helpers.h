@@ -43,6 +43,10 @@ struct Response {
     auto it = headers.find(lower);
     return it == headers.end() ? "" : it->second;
   }
+  bool has_header(const char* name) const {
+    g_autofree gchar* lower = g_ascii_strdown(name, -1);
+    return headers.count(lower) > 0;
+  }
 };
 
 using Headers = std::vector<std::pair<std::string, std::string>>;

@@ -9,154 +9,48 @@
  * order, times and bytes sent, and faststart MP4s. No timing assertion
  * other than lower bounds a throttle guarantees.
  */
-#include <gst/check/gstcheck.h>
+#include "test-emulator-helpers.h"
 
-#include "emulator-harness.h"
-
-#include <map>
 #include <string>
 #include <vector>
 
-#define assert_str(a, b)                                                                                    \
-  do {                                                                                                      \
-    const std::string assert_a_ = (a), assert_b_ = (b);                                                     \
-    fail_unless(assert_a_ == assert_b_, "'%s' is not equal to '%s'", assert_a_.c_str(), assert_b_.c_str()); \
-  } while (0)
+/* Last: its fail() macro clashes with C++ library headers. */
+#include <gst/check/gstcheck.h>
+
+#include "assertions.h"
 
 namespace {
 
-const char kKey[] = "mv_test_key";
-
-std::unique_ptr<EmulatorProcess> start_emulator(std::vector<std::string> extra = {}) {
+/* Shorter timelines than start_emulator()'s, and 8 fps. */
+std::unique_ptr<EmulatorProcess> start_ranges_emulator(std::vector<std::string> extra = {}) {
   std::vector<std::string> args = {"--queued-ms", "50", "--processing-ms", "100", "--fps", "8"};
   args.insert(args.end(), extra.begin(), extra.end());
-  auto emu = EmulatorProcess::start(args);
-  fail_unless(emu != nullptr, "emulator did not start");
-  return emu;
+  return start_emulator_process(args);
 }
-
-struct Response {
-  guint status = 0;
-  std::string body;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string error;
-  std::string header(const char* name) const {
-    g_autofree gchar* lower = g_ascii_strdown(name, -1);
-    auto it = headers.find(lower);
-    return it == headers.end() ? "" : it->second;
-  }
-  bool has_header(const char* name) const {
-    g_autofree gchar* lower = g_ascii_strdown(name, -1);
-    return headers.count(lower) > 0;
-  }
-};
-
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
 /* One session per call: the throttled download runs on a thread of its own. */
-Response http(const char* method, const std::string& url, const std::string& body = "", const Headers& headers = {}) {
-  Response r;
+Response http_alone(const char* method, const std::string& url, const std::string& body = "",
+                    const Headers& headers = {}) {
   g_autoptr(SoupSession) s = soup_session_new_with_options("timeout", 60, nullptr);
-  g_autoptr(SoupMessage) msg = soup_message_new(method, url.c_str());
-  fail_unless(msg != nullptr, "bad URL %s", url.c_str());
-  for (const auto& h : headers)
-    soup_message_headers_replace(soup_message_get_request_headers(msg), h.first.c_str(), h.second.c_str());
-  if (!body.empty()) {
-    g_autoptr(GBytes) bytes = g_bytes_new(body.data(), body.size());
-    soup_message_set_request_body_from_bytes(msg, "application/json", bytes);
-  }
-  g_autoptr(GError) error = nullptr;
-  g_autoptr(GBytes) bytes = soup_session_send_and_read(s, msg, nullptr, &error);
-  if (!bytes) {
-    r.error = error->message;
-    return r;
-  }
-  r.status = soup_message_get_status(msg);
-  gsize size = 0;
-  const char* data = (const char*)g_bytes_get_data(bytes, &size);
-  r.body.assign(data ? data : "", size);
-  SoupMessageHeadersIter iter;
-  const char *name, *value;
-  soup_message_headers_iter_init(&iter, soup_message_get_response_headers(msg));
-  while (soup_message_headers_iter_next(&iter, &name, &value)) {
-    g_autofree gchar* lower = g_ascii_strdown(name, -1);
-    r.headers[lower] = value;
-  }
-  return r;
-}
-
-JsonNode* parse(const std::string& text) {
-  g_autoptr(JsonParser) parser = json_parser_new();
-  if (!json_parser_load_from_data(parser, text.c_str(), (gssize)text.size(), nullptr))
-    return nullptr;
-  return json_node_copy(json_parser_get_root(parser));
-}
-
-JsonObject* obj(JsonNode* node) {
-  fail_unless(node != nullptr && JSON_NODE_HOLDS_OBJECT(node), "not a JSON object");
-  return json_node_get_object(node);
-}
-
-std::string str(JsonObject* o, const char* name) {
-  const char* v = json_object_get_string_member_with_default(o, name, nullptr);
-  return v ? v : "";
+  return http_on(s, method, url, body, headers);
 }
 
 /* Submits a short video task, waits for it, returns its MP4 URL and local path. */
 void video_task(EmulatorProcess& emu, double duration, std::string* url, std::string* path) {
-  g_autofree gchar* idem = g_uuid_string_random();
   g_autofree gchar* body =
       g_strdup_printf(R"({"model":"veo3-1-fast","input":{"prompt":"ranges","duration":%g}})", duration);
-  Response r = http("POST", emu.url() + "/api/v1/tasks", body,
-                    {{"Authorization", std::string("Bearer ") + kKey}, {"Idempotency-Key", idem}});
-  fail_unless_equals_int(r.status, 201);
-  g_autoptr(JsonNode) created = parse(r.body);
-  std::string id = str(obj(created), "task_id");
-  gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
-  while (g_get_monotonic_time() < deadline) {
-    Response p = http("GET", emu.url() + "/api/v1/tasks/" + id, "", {{"Authorization", std::string("Bearer ") + kKey}});
-    fail_unless_equals_int(p.status, 200);
-    g_autoptr(JsonNode) task = parse(p.body);
-    std::string status = str(obj(task), "status");
-    if (status == "succeeded") {
-      JsonArray* videos = json_object_get_array_member(json_object_get_object_member(obj(task), "output"), "videos");
-      *url = str(json_array_get_object_element(videos, 0), "url");
-      auto files = emu.task_files(id);
-      fail_unless_equals_int(files.size(), 1);
-      *path = files[0];
-      return;
-    }
-    fail_unless(status == "queued" || status == "processing", "task %s", status.c_str());
-    g_usleep(50 * 1000);
-  }
-  fail("task %s did not finish", id.c_str());
-}
-
-std::string read_file(const std::string& path) {
-  g_autofree gchar* data = nullptr;
-  gsize size = 0;
-  fail_unless(g_file_get_contents(path.c_str(), &data, &size, nullptr), "cannot read %s", path.c_str());
-  return std::string(data, size);
-}
-
-guint32 be32(const std::string& s, size_t at) {
-  return ((guint32)(guint8)s[at] << 24) | ((guint32)(guint8)s[at + 1] << 16) | ((guint32)(guint8)s[at + 2] << 8) |
-         (guint32)(guint8)s[at + 3];
-}
-
-std::vector<std::string> mp4_boxes(const std::string& data) {
-  std::vector<std::string> boxes;
-  size_t pos = 0;
-  while (pos + 8 <= data.size()) {
-    guint64 size = be32(data, pos);
-    boxes.push_back(data.substr(pos + 4, 4));
-    if (size == 1 && pos + 16 <= data.size())
-      size = ((guint64)be32(data, pos + 8) << 32) | be32(data, pos + 12);
-    if (size < 8)
-      break;
-    pos += size;
-  }
-  return boxes;
+  std::string id = submit(emu, body);
+  std::vector<std::string> seen;
+  g_autoptr(JsonNode) task = wait_task(emu, id, &seen);
+  for (const auto& status : seen)
+    fail_unless(status == "queued" || status == "processing" || status == "succeeded", "task %s", status.c_str());
+  assert_str(str(obj(task), "status"), "succeeded");
+  auto urls = output_urls(task, "videos");
+  fail_unless(!urls.empty(), "the task has no video");
+  *url = urls[0];
+  auto files = emu.task_files(id);
+  fail_unless_equals_int(files.size(), 1);
+  *path = files[0];
 }
 
 int index_of(const std::vector<std::string>& v, const char* item) {
@@ -189,7 +83,7 @@ struct Download {
 gpointer download_thread(gpointer data) {
   auto* d = static_cast<Download*>(data);
   gint64 t0 = g_get_monotonic_time();
-  d->response = http("GET", d->url, "", d->headers);
+  d->response = http_alone("GET", d->url, "", d->headers);
   d->seconds_us = g_get_monotonic_time() - t0;
   return nullptr;
 }
@@ -200,7 +94,7 @@ gpointer download_thread(gpointer data) {
  * endpoints answer while a throttled download runs; the log shows its
  * progress, then its end. */
 GST_START_TEST(test_download_rate) {
-  auto emu = start_emulator();
+  auto emu = start_ranges_emulator();
   std::string url, path;
   video_task(*emu, 2, &url, &path);
   const std::string file = read_file(path);
@@ -234,8 +128,7 @@ GST_START_TEST(test_download_rate) {
   }
   fail_unless(seen_running, "the request log never showed the throttled download");
   /* The API answers too (an unknown task: 404, at once). */
-  Response api = http("GET", emu->url() + "/api/v1/tasks/task_nope", "",
-                      {{"Authorization", std::string("Bearer ") + kKey}});
+  Response api = http_alone("GET", emu->url() + "/api/v1/tasks/task_nope", "", auth());
   fail_unless_equals_int(api.status, 404);
   {
     g_autoptr(JsonNode) log = emu->requests();
@@ -276,7 +169,7 @@ GST_START_TEST(test_download_rate) {
   fail_unless(a.seconds_us >= G_USEC_PER_SEC * 8 / 10, "%" G_GINT64_FORMAT " µs", a.seconds_us);
   fail_unless(b.seconds_us >= G_USEC_PER_SEC * 4 / 10, "%" G_GINT64_FORMAT " µs", b.seconds_us);
   /* Rule used up, config 0: unthrottled again. */
-  Response fast = http("GET", url);
+  Response fast = http_alone("GET", url);
   fail_unless_equals_int(fast.status, 200);
 
   /* Bad values are refused, and nothing changes. */
@@ -291,12 +184,12 @@ GST_END_TEST;
 
 /* The command-line form starts throttled. */
 GST_START_TEST(test_download_rate_option) {
-  auto emu = start_emulator({"--download-rate", "123456", "--no-ranges", "--faststart"});
+  auto emu = start_ranges_emulator({"--download-rate", "123456", "--no-ranges", "--faststart"});
   g_autoptr(JsonNode) config = emu->get_json("/_emulator/config");
   fail_unless_equals_int(json_object_get_int_member(obj(config), "download_rate"), 123456);
   fail_unless(!json_object_get_boolean_member(obj(config), "ranges"));
   fail_unless(json_object_get_boolean_member(obj(config), "faststart"));
-  auto plain = start_emulator();
+  auto plain = start_ranges_emulator();
   g_autoptr(JsonNode) defaults = plain->get_json("/_emulator/config");
   fail_unless_equals_int(json_object_get_int_member(obj(defaults), "download_rate"), 0);
   fail_unless(json_object_get_boolean_member(obj(defaults), "ranges"));
@@ -307,54 +200,54 @@ GST_END_TEST;
 /* Hosts without ranges: config ranges:false, and the ignore_range rule with
  * its Accept-Ranges variants. */
 GST_START_TEST(test_no_ranges) {
-  auto emu = start_emulator();
+  auto emu = start_ranges_emulator();
   std::string url, path;
   video_task(*emu, 1, &url, &path);
   const std::string file = read_file(path);
   const Headers tail = {{"Range", "bytes=-1000"}};
 
   /* Default: 206 and Accept-Ranges: bytes. */
-  Response r = http("GET", url, "", tail);
+  Response r = http_alone("GET", url, "", tail);
   fail_unless_equals_int(r.status, 206);
   assert_str(r.header("Accept-Ranges"), "bytes");
   fail_unless(r.body == file.substr(file.size() - 1000));
 
   /* ranges:false: 200, the whole file, Accept-Ranges: none (on HEAD too). */
   fail_unless(emu->set_config(R"({"ranges":false})"));
-  r = http("GET", url, "", tail);
+  r = http_alone("GET", url, "", tail);
   fail_unless_equals_int(r.status, 200);
   assert_str(r.header("Accept-Ranges"), "none");
   fail_unless(!r.has_header("Content-Range"));
   fail_unless(r.body == file);
-  r = http("HEAD", url);
+  r = http_alone("HEAD", url);
   fail_unless_equals_int(r.status, 200);
   assert_str(r.header("Accept-Ranges"), "none");
   assert_str(r.header("Content-Length"), std::to_string(file.size()));
   /* Even an unsatisfiable range: the whole file. */
-  r = http("GET", url, "", {{"Range", "bytes=999999999-"}});
+  r = http_alone("GET", url, "", {{"Range", "bytes=999999999-"}});
   fail_unless_equals_int(r.status, 200);
   fail_unless(r.body == file);
   fail_unless(emu->set_config(R"({"ranges":true})"));
-  fail_unless_equals_int(http("GET", url, "", tail).status, 206);
+  fail_unless_equals_int(http_alone("GET", url, "", tail).status, 206);
 
   /* ignore_range: 200 with the whole file, still claiming Accept-Ranges:
    * bytes (a lying host), or what "accept_ranges" says, "" = no header. */
   fail_unless(emu->add_fault(R"({"route":"download","action":"ignore_range"})"));
-  r = http("GET", url, "", tail);
+  r = http_alone("GET", url, "", tail);
   fail_unless_equals_int(r.status, 200);
   assert_str(r.header("Accept-Ranges"), "bytes");
   fail_unless(r.body == file);
   fail_unless(emu->add_fault(R"({"route":"download","action":"ignore_range","accept_ranges":"none"})"));
-  r = http("GET", url, "", tail);
+  r = http_alone("GET", url, "", tail);
   fail_unless_equals_int(r.status, 200);
   assert_str(r.header("Accept-Ranges"), "none");
   fail_unless(emu->add_fault(R"({"route":"download","action":"ignore_range","accept_ranges":""})"));
-  r = http("GET", url, "", tail);
+  r = http_alone("GET", url, "", tail);
   fail_unless_equals_int(r.status, 200);
   fail_unless(!r.has_header("Accept-Ranges"), "Accept-Ranges: %s", r.header("Accept-Ranges").c_str());
   fail_unless(r.body == file);
   /* Rules used up: ranges again. */
-  fail_unless_equals_int(http("GET", url, "", tail).status, 206);
+  fail_unless_equals_int(http_alone("GET", url, "", tail).status, 206);
 
   guint status = 0;
   fail_if(emu->post_json("/_emulator/config", R"({"ranges":"no"})", &status));
@@ -365,16 +258,16 @@ GST_END_TEST;
 
 /* The request log: each download's Range, in order, with times and bytes. */
 GST_START_TEST(test_request_log) {
-  auto emu = start_emulator();
+  auto emu = start_ranges_emulator();
   std::string url, path;
   video_task(*emu, 1, &url, &path);
   const gint64 size = (gint64)read_file(path).size();
   fail_unless(emu->clear_requests());
 
-  fail_unless_equals_int(http("GET", url).status, 200);
-  fail_unless_equals_int(http("GET", url, "", {{"Range", "bytes=100-199"}}).status, 206);
-  fail_unless_equals_int(http("GET", url, "", {{"Range", "bytes=-500"}}).status, 206);
-  fail_unless_equals_int(http("HEAD", url).status, 200);
+  fail_unless_equals_int(http_alone("GET", url).status, 200);
+  fail_unless_equals_int(http_alone("GET", url, "", {{"Range", "bytes=100-199"}}).status, 206);
+  fail_unless_equals_int(http_alone("GET", url, "", {{"Range", "bytes=-500"}}).status, 206);
+  fail_unless_equals_int(http_alone("HEAD", url).status, 200);
 
   /* The client had each whole answer before the delivery thread closed its
    * end: wait until every CDN body is logged as done. */
@@ -419,7 +312,7 @@ GST_START_TEST(test_request_log) {
   json_node_unref(log);
   /* API requests have no body fields. */
   fail_unless(emu->clear_requests());
-  http("GET", emu->url() + "/api/v1/tasks/task_nope", "", {{"Authorization", std::string("Bearer ") + kKey}});
+  http_alone("GET", emu->url() + "/api/v1/tasks/task_nope", "", auth());
   g_autoptr(JsonNode) api = emu->requests();
   JsonObject* e = json_array_get_object_element(json_node_get_array(api), 0);
   fail_unless(!json_object_has_member(e, "bytes_sent"));
@@ -429,7 +322,7 @@ GST_END_TEST;
 
 /* faststart: moov before mdat, the same frames; the default stays moov last. */
 GST_START_TEST(test_faststart) {
-  auto emu = start_emulator();
+  auto emu = start_ranges_emulator();
   std::string url, path;
   video_task(*emu, 1, &url, &path);
   auto boxes = mp4_boxes(read_file(path));
@@ -438,7 +331,7 @@ GST_START_TEST(test_faststart) {
   fail_unless(emu->set_config(R"({"faststart":true})"));
   std::string url2, path2;
   video_task(*emu, 1, &url2, &path2);
-  Response r = http("GET", url2);
+  Response r = http_alone("GET", url2);
   fail_unless_equals_int(r.status, 200);
   fail_unless(r.body == read_file(path2));
   boxes = mp4_boxes(r.body);
