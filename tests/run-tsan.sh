@@ -49,18 +49,21 @@ shim="$(cd "$builddir" && pwd)/libtsan-glib-sync.so"
 gcc -shared -fPIC -O1 -Wall $(pkg-config --cflags glib-2.0) tests/tsan/glib-sync.c -o "$shim" -ldl
 
 # The shim goes into every process the tests start (it is inert in those
-# without GLib). The TSan runtime itself cannot: dash (/bin/sh, which some
-# tests run) crashes with it preloaded. Only gst-launch-1.0, which is not
-# built with TSan but loads the plugin, gets it, through a wrapper first in
-# PATH; the test binaries and the emulator link it.
+# without GLib or TSan). The TSan runtime itself cannot: dash (/bin/sh,
+# which some tests run) crashes with it preloaded. Only the GStreamer tools
+# the tests run (gst-launch-1.0, gst-play-1.0), which are not built with TSan
+# but load the plugin, get it, through wrappers first in PATH; the test
+# binaries and the emulator link it.
 export LD_PRELOAD="$shim"
 wrappers="$(cd "$builddir" && pwd)/tsan-bin"
 mkdir -p "$wrappers"
-cat > "$wrappers/gst-launch-1.0" <<EOF
+for tool in gst-launch-1.0 gst-play-1.0; do
+  cat > "$wrappers/$tool" <<EOF
 #!/bin/sh
-LD_PRELOAD="$(gcc -print-file-name=libtsan.so) $shim" exec $(command -v gst-launch-1.0) "\$@"
+LD_PRELOAD="$(gcc -print-file-name=libtsan.so) $shim" exec $(command -v $tool) "\$@"
 EOF
-chmod +x "$wrappers/gst-launch-1.0"
+  chmod +x "$wrappers/$tool"
+done
 export PATH="$wrappers:$PATH"
 # halt_on_error=0 + exitcode: every report of a test is printed, and the
 # test still fails. second_deadlock_stack: both stacks of a lock inversion.
