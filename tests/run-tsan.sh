@@ -90,8 +90,9 @@ GST_CHECKS=$element_checks meson test -C "$builddir" --print-errorlogs --timeout
 logs=("$builddir/meson-logs/tsan-suite.txt" "$builddir/meson-logs/tsan-element.txt")
 grep -E "^ *[0-9]+/[0-9]+ " "$builddir/tsan-test.log" || true
 races=$(cat "${logs[@]}" | grep -c "WARNING: ThreadSanitizer" || true)
-ok=$(grep -cE "^ *[0-9]+/[0-9]+ .* OK " "$builddir/tsan-test.log" || true)
-bad=$(grep -cE "^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|ERROR) " "$builddir/tsan-test.log" || true)
+# meson lists each failure twice (progress and summary): count names once.
+ok=$( { grep -E "^ *[0-9]+/[0-9]+ .* OK " "$builddir/tsan-test.log" || true; } | sort -u | wc -l)
+bad=$( { grep -E "^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|ERROR) " "$builddir/tsan-test.log" || true; } | sort -u | wc -l)
 if [ "$status" -ne 0 ]; then
   # The reports, for whoever reads the CI log.
   cat "${logs[@]}" | sed -n '/WARNING: ThreadSanitizer/,/^SUMMARY: ThreadSanitizer/p' | head -400
