@@ -103,18 +103,6 @@ SoupMessage* HttpSession::new_message(const char* method, const std::string& url
   return msg;
 }
 
-/* Whether a plain-http request to `url` goes through an HTTP proxy with no
- * credentials sent up front: the element's proxy, or one from the
- * environment. */
-bool HttpSession::through_http_proxy_without_credentials(const std::string& url) const {
-  if (!g_str_has_prefix(url.c_str(), "http://") || !proxy_authorization_.empty())
-    return false;
-  if (!network_.proxy.empty())
-    return is_http_proxy(network_.proxy);
-  g_auto(GStrv) proxies = g_proxy_resolver_lookup(g_proxy_resolver_get_default(), url.c_str(), nullptr, nullptr);
-  return proxies && proxies[0] && g_str_has_prefix(proxies[0], "http://");
-}
-
 /* Which proxy carries requests to `url`, for error texts: the element's,
  * or what the environment's resolver says. Never with credentials. */
 std::string HttpSession::proxy_of(const std::string& url) const {
@@ -254,12 +242,6 @@ HttpResponse HttpSession::send(const std::string& log_id, const char* method, co
     bytes = g_bytes_new(json_body->data(), json_body->size());
     soup_message_set_request_body_from_bytes(msg, "application/json", bytes);
     g_signal_connect(msg, "restarted", G_CALLBACK(on_restarted), bytes);
-    if (through_http_proxy_without_credentials(url)) {
-      /* The body waits for the proxy's go-ahead: a proxy that wants
-       * credentials answers 407 before it, instead of closing on a body it
-       * did not read (tinyproxy does), which reads as a reset connection. */
-      soup_message_headers_set_expectations(req, SOUP_EXPECTATION_CONTINUE);
-    }
   }
 
   g_autoptr(GError) err = nullptr;

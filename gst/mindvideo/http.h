@@ -88,7 +88,6 @@ class HttpSession {
  private:
   void describe_failure(SoupMessage* msg, GTlsCertificateFlags refused, const std::string& url, HttpResponse* r);
   std::string proxy_of(const std::string& url) const;
-  bool through_http_proxy_without_credentials(const std::string& url) const;
   SoupMessage* new_message(const char* method, const std::string& url, GTlsCertificateFlags* refused);
   HttpResponse open_message(const std::string& log_id, const std::string& url, uint64_t offset,
                             const Headers* headers, GInputStream** stream, GCancellable* cancellable);
