@@ -74,31 +74,51 @@ gboolean on_accept_certificate(SoupMessage*, GTlsCertificate*, GTlsCertificateFl
   return FALSE;
 }
 
-/* A restarted message (after a 407 answered through `authenticate`) sends
- * its body again from the start. */
+/* A message libsoup restarts (e.g. on a kept-alive connection the server
+ * had closed) sends its body again from the start. */
 void on_restarted(SoupMessage* msg, gpointer data) {
   soup_message_set_request_body_from_bytes(msg, "application/json", static_cast<GBytes*>(data));
 }
 
 }  // namespace
 
+/* The first proxy the environment's resolver names for `url` (as libsoup
+ * will use it), or "" for a direct connection. */
+std::string HttpSession::resolved_proxy(const std::string& url) {
+  g_auto(GStrv) proxies = g_proxy_resolver_lookup(g_proxy_resolver_get_default(), url.c_str(), nullptr, nullptr);
+  for (gchar** p = proxies; p && *p; p++)
+    if (g_strcmp0(*p, "direct://") != 0)
+      return *p;
+  return "";
+}
+
 /* A new request with the session's proxy credentials and the bookkeeping
  * of refused certificates. */
-SoupMessage* HttpSession::new_message(const char* method, const std::string& url, GTlsCertificateFlags* refused) {
+SoupMessage* HttpSession::new_message(const char* method, const std::string& url, Exchange* exchange) {
   SoupMessage* msg = soup_message_new(method, url.c_str());
   if (!msg)
     return nullptr;
-  g_signal_connect(msg, "accept-certificate", G_CALLBACK(on_accept_certificate), refused);
-  if (!proxy_authorization_.empty() && g_strcmp0(g_uri_get_scheme(soup_message_get_uri(msg)), "http") == 0) {
-    /* A plain-http request through the element's HTTP proxy: credentials
-     * up front, as curl sends them. Waiting for the 407 would cost a round
-     * trip, and a proxy that closes on a 407 before reading a POST's body
-     * resets the connection instead of answering. https goes through
-     * CONNECT, which GIO authenticates: this header would reach the origin. */
+  g_signal_connect(msg, "accept-certificate", G_CALLBACK(on_accept_certificate), &exchange->refused);
+  if (g_strcmp0(g_uri_get_scheme(soup_message_get_uri(msg)), "http") != 0) {
+    /* https reaches a proxy through CONNECT, whose 407 libsoup answers
+     * with proxy-id and proxy-pw here. A Proxy-Authorization header would
+     * travel inside the tunnel to the origin. */
+    g_signal_connect(msg, "authenticate", G_CALLBACK(on_authenticate), &network_);
+    return msg;
+  }
+  /* Plain http: the element never answers a challenge. libsoup would read
+   * the whole body of a 401 or 407 before handing it over, and a proxy
+   * that closes on its 407 without reading a POST's body (tinyproxy) resets
+   * that read: the answer would be lost and the submission retried. */
+  soup_message_disable_feature(msg, SOUP_TYPE_AUTH_MANAGER);
+  if (!proxy_authorization_.empty() &&
+      is_http_proxy(network_.proxy.empty() ? resolved_proxy(url) : network_.proxy)) {
+    /* Credentials up front, as curl sends them: only when an HTTP proxy
+     * (the element's, or the environment's for this URL) forwards the
+     * request, so that they never reach an origin directly. */
     soup_message_headers_replace(soup_message_get_request_headers(msg), "Proxy-Authorization",
                                  proxy_authorization_.c_str());
-  } else {
-    g_signal_connect(msg, "authenticate", G_CALLBACK(on_authenticate), &network_);
+    exchange->sent_proxy_credentials = true;
   }
   return msg;
 }
@@ -108,36 +128,43 @@ SoupMessage* HttpSession::new_message(const char* method, const std::string& url
 std::string HttpSession::proxy_of(const std::string& url) const {
   if (!network_.proxy.empty())
     return proxy_for_display(network_.proxy);
-  std::string found;
-  g_auto(GStrv) proxies = g_proxy_resolver_lookup(g_proxy_resolver_get_default(), url.c_str(), nullptr, nullptr);
-  for (gchar** p = proxies; p && *p && found.empty(); p++)
-    if (g_strcmp0(*p, "direct://") != 0)
-      found = proxy_for_display(*p);
-  return found.empty() ? "(the proxy)" : found + " (from the environment)";
+  const std::string found = resolved_proxy(url);
+  return found.empty() ? "(the proxy)" : proxy_for_display(found) + " (from the environment)";
 }
 
 /* Turns the failures that no retry can mend into a sentence that names the
- * proxy or the host, and says what to do. */
-void HttpSession::describe_failure(SoupMessage* msg, GTlsCertificateFlags refused, const std::string& url,
+ * proxy or the host, and says what to do. Called once the (error) body, if
+ * any, has been read. */
+void HttpSession::describe_failure(SoupMessage* msg, const Exchange& exchange, const std::string& url,
                                    HttpResponse* r) {
+  const bool https = msg && g_strcmp0(g_uri_get_scheme(soup_message_get_uri(msg)), "https") == 0;
   if (msg && r->status && (r->status == SOUP_STATUS_UNAUTHORIZED || r->status == SOUP_STATUS_PROXY_AUTHENTICATION_REQUIRED) &&
-      g_strcmp0(g_uri_get_scheme(soup_message_get_uri(msg)), "https") == 0 && !soup_message_get_tls_peer_certificate(msg)) {
+      https && !soup_message_get_tls_peer_certificate(msg)) {
     /* An https answer without a TLS handshake: the proxy refused the
      * CONNECT (some proxies, tinyproxy among them, say 401 to wrong
      * credentials), and the API never saw the request. */
     r->failure.kind = Failure::Kind::ProxyAuth;
   }
+  if (msg && r->status == SOUP_STATUS_UNAUTHORIZED && exchange.sent_proxy_credentials &&
+      !soup_message_headers_get_one(soup_message_get_response_headers(msg), "Via") &&
+      !g_str_has_prefix(r->content_type.c_str(), "application/json")) {
+    /* A 401 to a request that carried proxy credentials, written by the
+     * proxy itself (a forwarded answer has a Via header; the API's errors
+     * are JSON): tinyproxy's answer to wrong credentials. */
+    r->failure.kind = Failure::Kind::ProxyAuth;
+  }
   if (r->failure.kind == Failure::Kind::ProxyAuth) {
     const std::string how = network_.proxy_id.empty() ? "set proxy-id and proxy-pw" : "check proxy-id and proxy-pw";
-    r->error = "The proxy " + proxy_of(url) + " refused the request: it requires authentication (" +
-               (r->status ? "HTTP 407" : r->error) + "); " + how;
+    const std::string answer = r->status ? "HTTP " + std::to_string(r->status) : r->error;
+    r->error = "The proxy " + proxy_of(url) + " refused the request: it requires authentication (" + answer +
+               "); " + how;
   } else if (r->failure.kind == Failure::Kind::Tls && msg) {
     g_autoptr(GUri) uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, nullptr);
     std::string host = uri && g_uri_get_host(uri) ? g_uri_get_host(uri) : url;
     if (uri && g_uri_get_port(uri) > 0)
       host += ":" + std::to_string(g_uri_get_port(uri));
     std::string reason =
-        tls_errors_text((GTlsCertificateFlags)(refused | soup_message_get_tls_peer_certificate_errors(msg)));
+        tls_errors_text((GTlsCertificateFlags)(exchange.refused | soup_message_get_tls_peer_certificate_errors(msg)));
     r->error = "the TLS certificate of " + host + " was refused (" + (reason.empty() ? r->error : reason) +
                "). To trust the CA that signed it, set ca-file to a PEM file of that CA (or tls-database); "
                "certificates are always verified";
@@ -192,16 +219,17 @@ HttpSession::HttpSession(const NetworkSettings& network) : network_(network) {
      * (as souphttpsrc's proxy property); the environment is not consulted.
      * The credentials: up front on plain http requests (new_message());
      * through the authenticate signal for the 407 of a CONNECT (https);
-     * in the URI's userinfo for SOCKS5, which GIO speaks. */
+     * in the URI's userinfo for SOCKS, which GIO speaks. */
     const std::string uri = proxy_with_credentials(network_.proxy, network_.proxy_id, network_.proxy_pw);
     GProxyResolver* resolver = g_simple_proxy_resolver_new(uri.c_str(), nullptr);
     soup_session_set_proxy_resolver(session_, resolver);
     g_object_unref(resolver);
-    if (!network_.proxy_id.empty() && is_http_proxy(network_.proxy)) {
-      const std::string pair = network_.proxy_id + ":" + network_.proxy_pw;
-      g_autofree gchar* encoded = g_base64_encode((const guchar*)pair.data(), pair.size());
-      proxy_authorization_ = std::string("Basic ") + encoded;
-    }
+  }
+  if (!network_.proxy_id.empty()) {
+    /* For the element's HTTP proxy, or the environment's. */
+    const std::string pair = network_.proxy_id + ":" + network_.proxy_pw;
+    g_autofree gchar* encoded = g_base64_encode((const guchar*)pair.data(), pair.size());
+    proxy_authorization_ = std::string("Basic ") + encoded;
   }
   /* Certificates are always verified; these only say which CAs to trust. */
   if (!network_.ca_file.empty()) {
@@ -227,8 +255,8 @@ HttpResponse HttpSession::send(const std::string& log_id, const char* method, co
                                const Headers& headers, const std::string* json_body, size_t max_body,
                                GCancellable* cancellable) {
   HttpResponse r;
-  GTlsCertificateFlags refused = (GTlsCertificateFlags)0;
-  g_autoptr(SoupMessage) msg = new_message(method, url, &refused);
+  Exchange exchange;
+  g_autoptr(SoupMessage) msg = new_message(method, url, &exchange);
   if (!msg) {
     r.error = "invalid URL: " + url;
     return r;
@@ -248,18 +276,24 @@ HttpResponse HttpSession::send(const std::string& log_id, const char* method, co
   g_autoptr(GInputStream) in = soup_session_send(session_, msg, cancellable, &err);
   if (!in) {
     set_transport_error(&r, err);
-    describe_failure(msg, refused, url, &r);
+    describe_failure(msg, exchange, url, &r);
     MV_DEBUG_ID(log_id, "%s %s failed: %s", method, url.c_str(), r.error.c_str());
     return r;
   }
   read_head(msg, &r);
-  describe_failure(msg, refused, url, &r);
 
   char chunk[16384];
   for (;;) {
     gssize n = g_input_stream_read(in, chunk, sizeof chunk, cancellable, &err);
     if (n < 0) {
-      set_transport_error(&r, err);
+      if (r.ok() || g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+        set_transport_error(&r, err);
+      } else {
+        /* The status is the answer; its body only explains it. A proxy
+         * that closes on its error page resets the connection mid-body. */
+        MV_DEBUG_ID(log_id, "%s %s: the body of the %u answer was cut: %s", method, url.c_str(), r.status,
+                    err->message);
+      }
       g_clear_error(&err);
       break;
     }
@@ -278,6 +312,8 @@ HttpResponse HttpSession::send(const std::string& log_id, const char* method, co
     r.body.append(chunk, (size_t)n);
   }
   g_input_stream_close(in, nullptr, nullptr);
+  if (r.status)
+    describe_failure(msg, exchange, url, &r);
   MV_DEBUG_ID(log_id, "%s %s -> %u (%zu bytes)", method, url.c_str(), r.status, r.body.size());
   return r;
 }
@@ -296,8 +332,8 @@ HttpResponse HttpSession::open_message(const std::string& log_id, const std::str
                                        const Headers* headers, GInputStream** stream, GCancellable* cancellable) {
   HttpResponse r;
   *stream = nullptr;
-  GTlsCertificateFlags refused = (GTlsCertificateFlags)0;
-  g_autoptr(SoupMessage) msg = new_message("GET", url, &refused);
+  Exchange exchange;
+  g_autoptr(SoupMessage) msg = new_message("GET", url, &exchange);
   if (!msg) {
     r.error = "invalid URL: " + url;
     return r;
@@ -315,10 +351,9 @@ HttpResponse HttpSession::open_message(const std::string& log_id, const std::str
   g_autoptr(GInputStream) in = soup_session_send(session_, msg, cancellable, &err);
   if (!in) {
     set_transport_error(&r, err);
-    describe_failure(msg, refused, url, &r);
+    describe_failure(msg, exchange, url, &r);
   } else {
     read_head(msg, &r);
-    describe_failure(msg, refused, url, &r);
     if (r.ok()) {
       *stream = (GInputStream*)g_steal_pointer(&in);
     } else {
@@ -328,6 +363,7 @@ HttpResponse HttpSession::open_message(const std::string& log_id, const std::str
       if (n > 0)
         r.body.assign(buf, (size_t)n);
     }
+    describe_failure(msg, exchange, url, &r);
   }
   MV_DEBUG_ID(log_id, "GET %s from byte %" G_GUINT64_FORMAT " -> %u %s", url.c_str(), offset, r.status,
               r.status ? "" : r.error.c_str());

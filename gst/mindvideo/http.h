@@ -86,14 +86,20 @@ class HttpSession {
   const NetworkSettings& network() const { return network_; }
 
  private:
-  void describe_failure(SoupMessage* msg, GTlsCertificateFlags refused, const std::string& url, HttpResponse* r);
+  /* What new_message() set up for one request, for describe_failure(). */
+  struct Exchange {
+    GTlsCertificateFlags refused = (GTlsCertificateFlags)0; /* why a certificate was refused */
+    bool sent_proxy_credentials = false; /* Proxy-Authorization went with it */
+  };
+  void describe_failure(SoupMessage* msg, const Exchange& exchange, const std::string& url, HttpResponse* r);
+  static std::string resolved_proxy(const std::string& url);
   std::string proxy_of(const std::string& url) const;
-  SoupMessage* new_message(const char* method, const std::string& url, GTlsCertificateFlags* refused);
+  SoupMessage* new_message(const char* method, const std::string& url, Exchange* exchange);
   HttpResponse open_message(const std::string& log_id, const std::string& url, uint64_t offset,
                             const Headers* headers, GInputStream** stream, GCancellable* cancellable);
 
   NetworkSettings network_;
-  std::string proxy_authorization_; /* Basic credentials for an HTTP proxy; never logged */
+  std::string proxy_authorization_; /* Basic proxy-id/proxy-pw for an HTTP proxy; never logged */
   SoupSession* session_;
 };
 

@@ -149,16 +149,23 @@ GST_START_TEST(test_proxy_without_credentials_is_refused_at_once) {
   auto proxy = start_proxy("mvuser", "pr0xy-s3cret");
   struct Case {
     bool tls;
+    bool attach; /* a GET (attaching to a task) instead of the submission's POST */
     const char* id;
     const char* pw;
+    int requests; /* what the proxy sees of the one attempt */
   };
-  /* https: the CONNECT is refused. Plain http: the request itself gets the
-   * 407; a GET (attaching to a task) here, because tinyproxy closes the
-   * connection on a 407 without reading a POST's body, which the kernel
-   * turns into a reset before the 407 can be read. Wrong credentials only
-   * over https: tinyproxy answers them with 401, not 407, which a plain
-   * http request cannot tell from the API's own 401; a refused CONNECT can. */
-  for (const Case& c : {Case{true, nullptr, nullptr}, Case{false, nullptr, nullptr}, Case{true, "mvuser", "wrong-pw"}}) {
+  /* https: the CONNECT is refused; with credentials libsoup makes two (the
+   * first gets the 407 it answers), never more. Plain http: the request
+   * itself is refused. tinyproxy closes on its 407 without reading a
+   * POST's body, which resets the connection under the answer, and it says
+   * 401, not 407, to wrong credentials: both must still read as the proxy's
+   * refusal. */
+  const Case cases[] = {
+      {true, false, nullptr, nullptr, 1},      {false, false, nullptr, nullptr, 1},
+      {false, true, nullptr, nullptr, 1},      {true, false, "mvuser", "wrong-pw", 2},
+      {false, false, "mvuser", "wrong-pw", 1},
+  };
+  for (const Case& c : cases) {
     auto emu = c.tls ? tls_emulator() : start_emulator();
     GstElement* pipeline = image_pipeline(emu.get(), "no credentials");
     set_src(pipeline, "src", "proxy", proxy->url().c_str(), "retries", 5, nullptr);
@@ -166,28 +173,48 @@ GST_START_TEST(test_proxy_without_credentials_is_refused_at_once) {
       set_src(pipeline, "src", "proxy-id", c.id, "proxy-pw", c.pw, nullptr);
     if (c.tls)
       set_src(pipeline, "src", "ca-file", test_data("tls-selfsigned.pem").c_str(), nullptr);
-    else
+    if (c.attach)
       set_src(pipeline, "src", "task-id", "t-attached", nullptr);
-    const std::string what = std::string(c.tls ? "https" : "http") + (c.id ? " with a wrong password" : "");
-    const std::string target =
-        c.tls ? "CONNECT " + host_port(emu->url()) : "GET " + emu->url() + "/api/v1/tasks/t-attached ";
+    const std::string what = std::string(c.tls ? "https" : "http") + (c.attach ? " GET" : " POST") +
+                             (c.id ? " with a wrong password" : "");
+    const std::string target = c.tls      ? "CONNECT " + host_port(emu->url())
+                               : c.attach ? "GET " + emu->url() + "/api/v1/tasks/t-attached "
+                                          : "POST " + emu->url() + "/api/v1/tasks ";
     const int before = proxy->carried(target);
     PlayResult run;
     play(pipeline, &run);
     fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED), "%s: %s",
                 what.c_str(), run.message().c_str());
     assert_contains(run.message(), "The proxy " + proxy->url());
-    assert_contains(run.message(), "proxy-id and proxy-pw");
-    /* One attempt, not retried; nothing reached the API. With credentials
-     * the one request makes two CONNECTs (the first gets the 407 libsoup
-     * answers with the credentials), never more. */
-    fail_unless_equals_int(proxy->carried(target) - before, c.id ? 2 : 1);
+    assert_contains(run.message(), c.id ? "check proxy-id and proxy-pw" : "set proxy-id and proxy-pw");
+    /* One attempt, not retried; nothing reached the API. */
+    fail_unless_equals_int(proxy->carried(target) - before, c.requests);
     fail_if(run.message().find("wrong-pw") != std::string::npos);
     fail_if(run.error_debug.find("wrong-pw") != std::string::npos);
     fail_unless_equals_int(count_origin(request_log(emu.get()), "api"), 0);
     fail_unless_equals_int(emu->ledger_count(), 0);
     gst_object_unref(pipeline);
   }
+}
+GST_END_TEST;
+
+/* Through a proxy that takes the credentials, the API's own 401 is still
+ * the API refusing its key, not the proxy. */
+GST_START_TEST(test_api_key_refused_through_an_authenticating_proxy) {
+  auto proxy = start_proxy("mvuser", "pr0xy-s3cret");
+  auto emu = start_emulator();
+  GstElement* pipeline = image_pipeline(emu.get(), "wrong key");
+  set_src(pipeline, "src", "proxy", proxy->url().c_str(), "proxy-id", "mvuser", "proxy-pw", "pr0xy-s3cret", "api-key",
+          "mv_not_the_key", nullptr);
+  PlayResult run;
+  play(pipeline, &run);
+  fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED), "%s",
+              run.message().c_str());
+  assert_contains(run.message(), "refused the API key");
+  fail_if(run.message().find("proxy") != std::string::npos, "%s", run.message().c_str());
+  fail_unless_equals_int(proxy->carried("POST " + emu->url() + "/api/v1/tasks "), 1);
+  fail_unless_equals_int(count_origin(request_log(emu.get()), "api"), 1);
+  gst_object_unref(pipeline);
 }
 GST_END_TEST;
 
@@ -226,26 +253,42 @@ GST_START_TEST(test_environment_proxy_with_credentials) {
   auto proxy = start_proxy("mvuser", "pr0xy-s3cret");
   g_setenv("http_proxy", proxy->url().c_str(), TRUE);
   g_unsetenv("no_proxy");
-  /* A task to attach to, made through the same proxy named as a property. */
+  /* Plain http: the submission, the polls and the download carry the
+   * credentials to the environment's proxy. */
   GstElement* pipeline = image_pipeline(emu.get(), "env credentials");
-  set_src(pipeline, "src", "proxy", proxy->url().c_str(), "proxy-id", "mvuser", "proxy-pw", "pr0xy-s3cret", nullptr);
-  PlayResult made;
-  play(pipeline, &made);
-  assert_eos(made);
-  const std::string task = src_string(pipeline, "task-id");
+  set_src(pipeline, "src", "proxy-id", "mvuser", "proxy-pw", "pr0xy-s3cret", nullptr);
+  PlayResult run;
+  play(pipeline, &run);
+  g_unsetenv("http_proxy");
+  assert_eos(run);
+  fail_unless_equals_int(proxy->carried("POST " + emu->url() + "/api/v1/tasks "), 1);
+  fail_unless_equals_int(emu->ledger_count(), 1);
+  auto log = request_log(emu.get());
+  fail_unless(count_origin(log, "api") >= 2 && count_origin(log, "cdn") >= 1);
+  for (const Logged& r : log) {
+    assert_contains(r.header("via"), "tinyproxy");
+    /* tinyproxy takes the credentials off; nothing else would add them. */
+    fail_unless(r.header("proxy-authorization").empty());
+  }
   gst_object_unref(pipeline);
 
+  /* A no_proxy host gets no proxy credentials: they would go to the origin. */
   emu->clear_requests();
-  pipeline = image_pipeline(emu.get(), "env credentials");
-  set_src(pipeline, "src", "task-id", task.c_str(), "proxy-id", "mvuser", "proxy-pw", "pr0xy-s3cret", nullptr);
-  PlayResult attached;
-  play(pipeline, &attached);
+  g_setenv("http_proxy", proxy->url().c_str(), TRUE);
+  g_setenv("no_proxy", "127.0.0.1", TRUE);
+  pipeline = image_pipeline(emu.get(), "env credentials, direct");
+  set_src(pipeline, "src", "proxy-id", "mvuser", "proxy-pw", "pr0xy-s3cret", nullptr);
+  PlayResult direct;
+  play(pipeline, &direct);
   g_unsetenv("http_proxy");
-  assert_eos(attached);
-  auto log = request_log(emu.get());
-  fail_unless(count_origin(log, "api") >= 1 && count_origin(log, "cdn") >= 1);
-  for (const Logged& r : log)
-    assert_contains(r.header("via"), "tinyproxy");
+  g_unsetenv("no_proxy");
+  assert_eos(direct);
+  log = request_log(emu.get());
+  fail_unless(count_origin(log, "api") >= 2 && count_origin(log, "cdn") >= 1);
+  for (const Logged& r : log) {
+    fail_unless(r.header("via").empty(), "a no_proxy request went through the proxy");
+    fail_unless(r.header("proxy-authorization").empty(), "proxy credentials reached the origin");
+  }
   gst_object_unref(pipeline);
 
   /* https: the CONNECT's 407 is answered the same way. */
@@ -548,6 +591,7 @@ static Suite* network_suite(void) {
   tcase_add_test(tc, test_proxy_https_through_connect_with_ca_file);
   tcase_add_test(tc, test_proxy_credentials);
   tcase_add_test(tc, test_proxy_without_credentials_is_refused_at_once);
+  tcase_add_test(tc, test_api_key_refused_through_an_authenticating_proxy);
   tcase_add_test(tc, test_environment_proxy_and_no_proxy);
   tcase_add_test(tc, test_environment_proxy_with_credentials);
   tcase_add_test(tc, test_proxy_property_overrides_environment);
