@@ -533,8 +533,10 @@ static void gst_mind_video_src_class_init(GstMindVideoSrcClass* klass) {
   /**
    * GstMindVideoSrc:proxy-id:
    *
-   * The user name for the proxy, when it asks for one (HTTP 407), be it
-   * #GstMindVideoSrc:proxy or a proxy from the environment.
+   * The user name for the proxy, be it #GstMindVideoSrc:proxy or a proxy
+   * from the environment: HTTP Basic authentication (sent up front on
+   * plain http, in answer to the CONNECT's 407 on https), the SOCKS5 user
+   * name, or the SOCKS4 user id.
    */
   properties[PROP_PROXY_ID] = g_param_spec_string(
       "proxy-id", "Proxy user name", "User name for proxy authentication", nullptr, rw);

@@ -7,7 +7,7 @@
  * sessions kept apart when their network settings differ.
  */
 #include "element-helpers.h"
-#include "socks5.h"
+#include "socks.h"
 #include "tinyproxy.h"
 
 #include <json-glib/json-glib.h>
@@ -326,23 +326,100 @@ GST_START_TEST(test_proxy_property_overrides_environment) {
 }
 GST_END_TEST;
 
+std::vector<std::string>::difference_type connects(SocksProxy* socks, const std::string& where) {
+  auto targets = socks->targets();
+  return std::count(targets.begin(), targets.end(), where);
+}
+
 /* GIO's SOCKS5 client carries the API (over TLS inside the tunnel) and the
  * downloads alike. */
 GST_START_TEST(test_socks5_proxy) {
   auto emu = tls_emulator();
-  auto socks = Socks5Proxy::start();
+  auto socks = SocksProxy::start(5);
   fail_unless(socks != nullptr, "the SOCKS5 proxy did not start");
   GstElement* pipeline = image_pipeline(emu.get(), "through socks5");
   set_src(pipeline, "src", "proxy", socks->url().c_str(), "ca-file", test_data("tls-selfsigned.pem").c_str(), nullptr);
   PlayResult run;
   play(pipeline, &run);
   assert_eos(run);
-  auto targets = socks->targets();
-  auto connects = [&targets](const std::string& where) { return std::count(targets.begin(), targets.end(), where); };
-  fail_unless(connects(host_port(emu->url())) >= 1, "the API was not reached through the SOCKS5 proxy");
-  fail_unless(connects(host_port(emu->cdn_url())) >= 1, "the output was not downloaded through the SOCKS5 proxy");
+  fail_unless(connects(socks.get(), host_port(emu->url())) >= 1, "the API was not reached through the SOCKS5 proxy");
+  fail_unless(connects(socks.get(), host_port(emu->cdn_url())) >= 1,
+              "the output was not downloaded through the SOCKS5 proxy");
   fail_unless_equals_int(emu->ledger_count(), 1);
   gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+/* A SOCKS5 proxy that requires a user name and password (RFC 1929) gets
+ * proxy-id and proxy-pw; without them, or with wrong ones, the run is
+ * refused at once, naming the proxy, and nothing reaches the API. */
+GST_START_TEST(test_socks5_proxy_credentials) {
+  auto socks = SocksProxy::start(5, "mvuser", "s0cks-s3cret");
+  fail_unless(socks != nullptr, "the SOCKS5 proxy did not start");
+  {
+    auto emu = start_emulator();
+    GstElement* pipeline = image_pipeline(emu.get(), "socks5 credentials");
+    set_src(pipeline, "src", "proxy", socks->url().c_str(), "proxy-id", "mvuser", "proxy-pw", "s0cks-s3cret",
+            nullptr);
+    LogCapture capture(GST_LEVEL_MEMDUMP);
+    PlayResult run;
+    play(pipeline, &run);
+    assert_eos(run);
+    fail_unless(connects(socks.get(), host_port(emu->url())) >= 1, "the API was not reached through the proxy");
+    fail_unless(connects(socks.get(), host_port(emu->cdn_url())) >= 1, "the output was not downloaded through it");
+    fail_unless_equals_int(socks->refused(), 0);
+    fail_unless_equals_int(emu->ledger_count(), 1);
+    fail_if(capture.contains("s0cks-s3cret"), "the SOCKS password is in the debug log");
+    gst_object_unref(pipeline);
+  }
+  for (const char* pw : {(const char*)nullptr, "wrong-pw"}) {
+    auto emu = start_emulator();
+    GstElement* pipeline = image_pipeline(emu.get(), "socks5 refused");
+    set_src(pipeline, "src", "proxy", socks->url().c_str(), "retries", 5, nullptr);
+    if (pw)
+      set_src(pipeline, "src", "proxy-id", "mvuser", "proxy-pw", pw, nullptr);
+    const int before = socks->refused();
+    PlayResult run;
+    play(pipeline, &run);
+    fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED), "%s",
+                run.message().c_str());
+    assert_contains(run.message(), "The proxy " + socks->url());
+    assert_contains(run.message(), pw ? "check proxy-id and proxy-pw" : "set proxy-id and proxy-pw");
+    fail_if(run.message().find("wrong-pw") != std::string::npos);
+    fail_if(run.error_debug.find("wrong-pw") != std::string::npos);
+    /* One attempt, not retried. */
+    fail_unless_equals_int(socks->refused() - before, 1);
+    fail_unless_equals_int(count_origin(request_log(emu.get()), "api"), 0);
+    fail_unless_equals_int(emu->ledger_count(), 0);
+    gst_object_unref(pipeline);
+  }
+}
+GST_END_TEST;
+
+/* SOCKS4 and 4a, GIO's too: proxy-id is the user id. socks4 resolves host
+ * names itself and sends an address; socks4a leaves the name to the proxy. */
+GST_START_TEST(test_socks4_proxies) {
+  auto socks = SocksProxy::start(4, "mvuser");
+  fail_unless(socks != nullptr, "the SOCKS4 proxy did not start");
+  for (const char* scheme : {"socks4", "socks4a"}) {
+    auto emu = start_emulator();
+    const bool by_name = g_str_equal(scheme, "socks4a");
+    const std::string port = host_port(emu->url()).substr(host_port(emu->url()).find(':') + 1);
+    const std::string api_host = (by_name ? "localhost:" : "127.0.0.1:") + port;
+    GstElement* pipeline = image_pipeline(emu.get(), scheme);
+    const std::string proxy = std::string(scheme) + "://" + socks->address();
+    set_src(pipeline, "src", "proxy", proxy.c_str(), "proxy-id", "mvuser", "api-url",
+            ("http://" + api_host).c_str(), nullptr);
+    PlayResult run;
+    play(pipeline, &run);
+    assert_eos(run);
+    fail_unless(connects(socks.get(), api_host) >= 1, "%s: the API was not reached as %s", scheme, api_host.c_str());
+    fail_unless(connects(socks.get(), host_port(emu->cdn_url())) >= 1, "%s: the output was not downloaded through it",
+                scheme);
+    fail_unless_equals_int(socks->refused(), 0);
+    fail_unless_equals_int(emu->ledger_count(), 1);
+    gst_object_unref(pipeline);
+  }
 }
 GST_END_TEST;
 
@@ -596,6 +673,8 @@ static Suite* network_suite(void) {
   tcase_add_test(tc, test_environment_proxy_with_credentials);
   tcase_add_test(tc, test_proxy_property_overrides_environment);
   tcase_add_test(tc, test_socks5_proxy);
+  tcase_add_test(tc, test_socks5_proxy_credentials);
+  tcase_add_test(tc, test_socks4_proxies);
   tcase_add_test(tc, test_untrusted_ca_refused_then_trusted_with_ca_file);
   tcase_add_test(tc, test_bad_network_settings_fail_before_any_request);
   tcase_add_test(tc, test_user_agent_and_extra_headers);

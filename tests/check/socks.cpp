@@ -1,0 +1,233 @@
+/* mindvideosrc tests
+ * Copyright (C) 2026 mindvideosrc developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "socks.h"
+
+namespace {
+
+bool read_all(GInputStream* in, void* buf, gsize n) {
+  gsize got = 0;
+  return g_input_stream_read_all(in, buf, n, &got, nullptr, nullptr) && got == n;
+}
+
+bool write_all(GOutputStream* out, const void* buf, gsize n) {
+  return g_output_stream_write_all(out, buf, n, nullptr, nullptr, nullptr);
+}
+
+/* A NUL-terminated string of SOCKS4, at most 255 bytes. */
+bool read_string(GInputStream* in, std::string* text) {
+  text->clear();
+  for (;;) {
+    char c;
+    if (!read_all(in, &c, 1) || text->size() > 255)
+      return false;
+    if (c == '\0')
+      return true;
+    text->push_back(c);
+  }
+}
+
+/* A byte-length-prefixed string of SOCKS5. */
+bool read_counted(GInputStream* in, std::string* text) {
+  guint8 length = 0;
+  char buf[256];
+  if (!read_all(in, &length, 1) || !read_all(in, buf, length))
+    return false;
+  text->assign(buf, length);
+  return true;
+}
+
+std::string ipv4_text(const guint8 ip[4]) {
+  return std::to_string(ip[0]) + "." + std::to_string(ip[1]) + "." + std::to_string(ip[2]) + "." +
+         std::to_string(ip[3]);
+}
+
+/* Copies from `from` to `to` until either side ends, then shuts `to` down
+ * for writing, so the other direction sees the end too. */
+void pump(GSocketConnection* from, GSocketConnection* to) {
+  GInputStream* in = g_io_stream_get_input_stream(G_IO_STREAM(from));
+  GOutputStream* out = g_io_stream_get_output_stream(G_IO_STREAM(to));
+  char buf[65536];
+  gssize n;
+  while ((n = g_input_stream_read(in, buf, sizeof buf, nullptr, nullptr)) > 0)
+    if (!write_all(out, buf, (gsize)n))
+      break;
+  g_socket_shutdown(g_socket_connection_get_socket(to), FALSE, TRUE, nullptr);
+}
+
+}  // namespace
+
+std::unique_ptr<SocksProxy> SocksProxy::start(int version, const std::string& user, const std::string& password) {
+  std::unique_ptr<SocksProxy> proxy(new SocksProxy());
+  proxy->version_ = version;
+  proxy->user_ = user;
+  proxy->password_ = password;
+  proxy->listener_ = g_socket_listener_new();
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new(loopback, 0);
+  g_autoptr(GSocketAddress) bound = nullptr;
+  if (!g_socket_listener_add_address(proxy->listener_, address, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, nullptr,
+                                     &bound, nullptr))
+    return nullptr;
+  proxy->url_ = std::string(version == 4 ? "socks4" : "socks5") + "://127.0.0.1:" +
+                std::to_string(g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound)));
+  proxy->cancellable_ = g_cancellable_new();
+  SocksProxy* self = proxy.get();
+  proxy->thread_ = std::thread([self] { self->accept_loop(); });
+  return proxy;
+}
+
+SocksProxy::~SocksProxy() {
+  if (cancellable_)
+    g_cancellable_cancel(cancellable_);
+  if (thread_.joinable())
+    thread_.join();
+  /* Connections still relaying end with their peers; their threads hold
+   * their own references. */
+  g_clear_object(&listener_);
+  g_clear_object(&cancellable_);
+}
+
+std::string SocksProxy::address() const {
+  return url_.substr(url_.find("://") + 3);
+}
+
+std::vector<std::string> SocksProxy::targets() {
+  std::lock_guard<std::mutex> guard(lock_);
+  return targets_;
+}
+
+int SocksProxy::refused() {
+  std::lock_guard<std::mutex> guard(lock_);
+  return refused_;
+}
+
+void SocksProxy::note_refused() {
+  std::lock_guard<std::mutex> guard(lock_);
+  refused_++;
+}
+
+void SocksProxy::accept_loop() {
+  for (;;) {
+    GSocketConnection* client = g_socket_listener_accept(listener_, nullptr, cancellable_, nullptr);
+    if (!client)
+      return;
+    std::thread([this, client] {
+      serve(client);
+      g_object_unref(client);
+    }).detach();
+  }
+}
+
+bool SocksProxy::handshake4(GInputStream* in, GOutputStream* out, std::string* host, guint16* port) {
+  /* Version 4 is read already: command (1 = CONNECT), port, IPv4, user id;
+   * for 4a an IP of 0.0.0.x, then the host name after the user id. */
+  guint8 request[7];
+  std::string user;
+  if (!read_all(in, request, sizeof request) || request[0] != 1 || !read_string(in, &user))
+    return false;
+  *port = (guint16)(request[1] << 8 | request[2]);
+  const guint8* ip = request + 3;
+  if (ip[0] == 0 && ip[1] == 0 && ip[2] == 0 && ip[3] != 0) {
+    if (!read_string(in, host))
+      return false;
+  } else {
+    *host = ipv4_text(ip);
+  }
+  if (!user_.empty() && user != user_) {
+    note_refused();
+    const guint8 rejected[8] = {0, 93, 0, 0, 0, 0, 0, 0}; /* the user id does not match */
+    write_all(out, rejected, sizeof rejected);
+    return false;
+  }
+  return true;
+}
+
+bool SocksProxy::handshake5(GInputStream* in, GOutputStream* out, std::string* host, guint16* port) {
+  /* Version 5 is read already: the methods offered. */
+  guint8 count = 0;
+  guint8 methods[255];
+  if (!read_all(in, &count, 1) || !read_all(in, methods, count))
+    return false;
+  const guint8 wanted = user_.empty() ? 0 : 2; /* none, or username/password */
+  bool offered = false;
+  for (int i = 0; i < count; i++)
+    offered |= methods[i] == wanted;
+  if (!offered) {
+    note_refused();
+    const guint8 none_acceptable[] = {5, 0xff};
+    write_all(out, none_acceptable, 2);
+    return false;
+  }
+  const guint8 chosen[] = {5, wanted};
+  if (!write_all(out, chosen, 2))
+    return false;
+  if (wanted == 2) {
+    guint8 subversion = 0;
+    std::string user, password;
+    if (!read_all(in, &subversion, 1) || subversion != 1 || !read_counted(in, &user) || !read_counted(in, &password))
+      return false;
+    const bool ok = user == user_ && password == password_;
+    const guint8 status[] = {1, (guint8)(ok ? 0 : 1)};
+    if (!ok)
+      note_refused();
+    if (!write_all(out, status, 2) || !ok)
+      return false;
+  }
+  /* Request: version, command (1 = CONNECT), reserved, address type. */
+  guint8 request[4];
+  if (!read_all(in, request, 4) || request[0] != 5 || request[1] != 1)
+    return false;
+  if (request[3] == 1) {
+    guint8 ip[4];
+    if (!read_all(in, ip, 4))
+      return false;
+    *host = ipv4_text(ip);
+  } else if (request[3] == 3) {
+    if (!read_counted(in, host))
+      return false;
+  } else {
+    return false; /* IPv6: not needed on 127.0.0.1 */
+  }
+  guint8 port_bytes[2];
+  if (!read_all(in, port_bytes, 2))
+    return false;
+  *port = (guint16)(port_bytes[0] << 8 | port_bytes[1]);
+  return true;
+}
+
+void SocksProxy::serve(GSocketConnection* client) {
+  GInputStream* in = g_io_stream_get_input_stream(G_IO_STREAM(client));
+  GOutputStream* out = g_io_stream_get_output_stream(G_IO_STREAM(client));
+  guint8 version = 0;
+  std::string host;
+  guint16 port = 0;
+  if (!read_all(in, &version, 1) || version != version_)
+    return;
+  if (!(version == 4 ? handshake4(in, out, &host, &port) : handshake5(in, out, &host, &port)))
+    return;
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    targets_.push_back(host + ":" + std::to_string(port));
+  }
+  g_autoptr(GSocketClient) connector = g_socket_client_new();
+  g_socket_client_set_enable_proxy(connector, FALSE);
+  GSocketConnection* target = g_socket_client_connect_to_host(connector, host.c_str(), port, nullptr, nullptr);
+  bool sent;
+  if (version == 4) {
+    const guint8 reply[8] = {0, (guint8)(target ? 90 : 91), 0, 0, 0, 0, 0, 0};
+    sent = write_all(out, reply, sizeof reply);
+  } else {
+    const guint8 reply[10] = {5, (guint8)(target ? 0 : 5), 0, 1, 0, 0, 0, 0, 0, 0};
+    sent = write_all(out, reply, sizeof reply);
+  }
+  if (!sent || !target) {
+    g_clear_object(&target);
+    return;
+  }
+  std::thread back([client, target] { pump(target, client); });
+  pump(client, target);
+  back.join();
+  g_object_unref(target);
+}

@@ -1,0 +1,63 @@
+/* mindvideosrc tests
+ * Copyright (C) 2026 mindvideosrc developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A minimal SOCKS proxy on loopback inside the test process, to check that
+ * socks4://, socks4a:// and socks5:// proxies carry the element's requests
+ * (CONNECT only). No Debian package offers one that fits a test.
+ *  - Version 5 (RFC 1928), with no authentication or, when a user is given,
+ *    username/password only (RFC 1929).
+ *  - Version 4 and 4a: a user given must be the request's user id.
+ *
+ *   auto socks = SocksProxy::start(5, "me", "secret");
+ *   g_object_set(src, "proxy", socks->url().c_str(), ...);  // socks5://...
+ *   fail_unless(socks->targets() has "127.0.0.1:PORT");
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+class SocksProxy {
+ public:
+  /* `version` 4 (takes 4 and 4a requests) or 5. Nullptr when it cannot
+   * listen. */
+  static std::unique_ptr<SocksProxy> start(int version, const std::string& user = "",
+                                           const std::string& password = "");
+  ~SocksProxy();
+  SocksProxy(const SocksProxy&) = delete;
+  SocksProxy& operator=(const SocksProxy&) = delete;
+
+  /* "socks5://127.0.0.1:PORT" or "socks4://127.0.0.1:PORT" */
+  const std::string& url() const { return url_; }
+  /* "127.0.0.1:PORT" */
+  std::string address() const;
+  /* The "host:port" of every CONNECT it carried. */
+  std::vector<std::string> targets();
+  /* How many requests it refused for their credentials (or lack of them). */
+  int refused();
+
+ private:
+  SocksProxy() = default;
+  void accept_loop();
+  void serve(GSocketConnection* client);
+  /* Reads one request; on success `host`/`port` name its target. */
+  bool handshake4(GInputStream* in, GOutputStream* out, std::string* host, guint16* port);
+  bool handshake5(GInputStream* in, GOutputStream* out, std::string* host, guint16* port);
+  void note_refused();
+
+  int version_ = 5;
+  std::string user_, password_;
+  GSocketListener* listener_ = nullptr;
+  GCancellable* cancellable_ = nullptr;
+  std::thread thread_;
+  std::string url_;
+  std::mutex lock_;
+  std::vector<std::string> targets_;
+  int refused_ = 0;
+};
