@@ -459,6 +459,21 @@ GST_START_TEST(test_untrusted_ca_refused_then_trusted_with_ca_file) {
   assert_eos(with_db);
   fail_unless_equals_int(emu->ledger_count(), 2);
   gst_object_unref(pipeline);
+
+  /* A trusted CA does not make a certificate good for another name: it is
+   * for IP 127.0.0.1 only, and "localhost" is the wrong host. */
+  const std::string port = host_port(emu->url()).substr(host_port(emu->url()).find(':') + 1);
+  pipeline = image_pipeline(emu.get(), "wrong host");
+  set_src(pipeline, "src", "ca-file", test_data("tls-selfsigned.pem").c_str(), "api-url",
+          ("https://localhost:" + port).c_str(), "retries", 5, nullptr);
+  PlayResult wrong_host;
+  play(pipeline, &wrong_host);
+  fail_unless(g_error_matches(wrong_host.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ), "%s",
+              wrong_host.message().c_str());
+  assert_contains(wrong_host.message(), "localhost:" + port);
+  assert_contains(wrong_host.message(), "wrong host");
+  fail_unless_equals_int(emu->ledger_count(), 2);
+  gst_object_unref(pipeline);
 }
 GST_END_TEST;
 
