@@ -524,7 +524,10 @@ static void gst_mind_video_src_class_init(GstMindVideoSrcClass* klass) {
    * overrides the environment (`no_proxy` included). When unset,
    * `http_proxy`, `https_proxy` and `no_proxy` from the environment apply,
    * through GLib's default proxy resolver. https requests go through the
-   * proxy with CONNECT, so the proxy never sees the API key.
+   * proxy with CONNECT, so the proxy never sees the API key. Credentials
+   * may be in the URI (`http://user:pw@host:port`) when
+   * #GstMindVideoSrc:proxy-id is unset; the property reads back without
+   * the password.
    */
   properties[PROP_PROXY] = g_param_spec_string(
       "proxy", "Proxy",
@@ -786,7 +789,7 @@ static void gst_mind_video_src_get_property(GObject* object, guint prop_id, GVal
     case PROP_RETRIES: g_value_set_int(value, s.retries); break;
     case PROP_MAX_SIZE: g_value_set_uint64(value, s.max_size); break;
     case PROP_ALLOW_PLAIN_HTTP: g_value_set_boolean(value, s.allow_plain_http); break;
-    case PROP_PROXY: str(s.proxy); break;
+    case PROP_PROXY: str(mv::proxy_without_password(s.proxy)); break; /* a password in it is a secret */
     case PROP_PROXY_ID: str(s.proxy_id); break;
     case PROP_CA_FILE: str(s.ca_file); break;
     case PROP_TLS_DATABASE: g_value_set_object(value, s.tls_database.get()); break;

@@ -15,6 +15,13 @@ namespace mv {
 
 namespace {
 
+/* HTTP Basic credentials (RFC 7617). */
+std::string basic_authorization(const std::string& user, const std::string& password) {
+  const std::string pair = user + ":" + password;
+  g_autofree gchar* encoded = g_base64_encode((const guchar*)pair.data(), pair.size());
+  return std::string("Basic ") + encoded;
+}
+
 /* Records a transport error in `r`. */
 void set_transport_error(HttpResponse* r, const GError* err) {
   r->status = 0;
@@ -111,16 +118,28 @@ SoupMessage* HttpSession::new_message(const char* method, const std::string& url
    * that closes on its 407 without reading a POST's body (tinyproxy) resets
    * that read: the answer would be lost and the submission retried. */
   soup_message_disable_feature(msg, SOUP_TYPE_AUTH_MANAGER);
-  if (!proxy_authorization_.empty() &&
-      is_http_proxy(network_.proxy.empty() ? resolved_proxy(url) : network_.proxy)) {
+  const std::string credentials = proxy_authorization(network_.proxy.empty() ? resolved_proxy(url) : network_.proxy);
+  if (!credentials.empty()) {
     /* Credentials up front, as curl sends them: only when an HTTP proxy
      * (the element's, or the environment's for this URL) forwards the
      * request, so that they never reach an origin directly. */
-    soup_message_headers_replace(soup_message_get_request_headers(msg), "Proxy-Authorization",
-                                 proxy_authorization_.c_str());
+    soup_message_headers_replace(soup_message_get_request_headers(msg), "Proxy-Authorization", credentials.c_str());
     exchange->sent_proxy_credentials = true;
   }
   return msg;
+}
+
+/* The Proxy-Authorization for a request forwarded by `proxy`: proxy-id
+ * and proxy-pw, else the user and password in the proxy's URI (as
+ * http_proxy=http://user:pw@host:port gives them). "" for none, or when
+ * `proxy` is not an HTTP proxy. */
+std::string HttpSession::proxy_authorization(const std::string& proxy) const {
+  if (!is_http_proxy(proxy))
+    return "";
+  if (!proxy_authorization_.empty())
+    return proxy_authorization_;
+  std::string user, password;
+  return proxy_userinfo(proxy, &user, &password) ? basic_authorization(user, password) : "";
 }
 
 /* Which proxy carries requests to `url`, for error texts: the element's,
@@ -154,7 +173,11 @@ void HttpSession::describe_failure(SoupMessage* msg, const Exchange& exchange, c
     r->failure.kind = Failure::Kind::ProxyAuth;
   }
   if (r->failure.kind == Failure::Kind::ProxyAuth) {
-    const std::string how = network_.proxy_id.empty() ? "set proxy-id and proxy-pw" : "check proxy-id and proxy-pw";
+    std::string user, password;
+    const bool had_credentials =
+        !network_.proxy_id.empty() || exchange.sent_proxy_credentials ||
+        proxy_userinfo(network_.proxy.empty() ? resolved_proxy(url) : network_.proxy, &user, &password);
+    const std::string how = had_credentials ? "check proxy-id and proxy-pw" : "set proxy-id and proxy-pw";
     const std::string answer = r->status ? "HTTP " + std::to_string(r->status) : r->error;
     r->error = "The proxy " + proxy_of(url) + " refused the request: it requires authentication (" + answer +
                "); " + how;
@@ -227,9 +250,7 @@ HttpSession::HttpSession(const NetworkSettings& network) : network_(network) {
   }
   if (!network_.proxy_id.empty()) {
     /* For the element's HTTP proxy, or the environment's. */
-    const std::string pair = network_.proxy_id + ":" + network_.proxy_pw;
-    g_autofree gchar* encoded = g_base64_encode((const guchar*)pair.data(), pair.size());
-    proxy_authorization_ = std::string("Basic ") + encoded;
+    proxy_authorization_ = basic_authorization(network_.proxy_id, network_.proxy_pw);
   }
   /* Certificates are always verified; these only say which CAs to trust. */
   if (!network_.ca_file.empty()) {

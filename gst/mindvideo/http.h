@@ -93,6 +93,7 @@ class HttpSession {
   };
   void describe_failure(SoupMessage* msg, const Exchange& exchange, const std::string& url, HttpResponse* r);
   static std::string resolved_proxy(const std::string& url);
+  std::string proxy_authorization(const std::string& proxy) const;
   std::string proxy_of(const std::string& url) const;
   SoupMessage* new_message(const char* method, const std::string& url, Exchange* exchange);
   HttpResponse open_message(const std::string& log_id, const std::string& url, uint64_t offset,

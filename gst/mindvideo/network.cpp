@@ -61,6 +61,30 @@ std::string proxy_for_display(const std::string& proxy) {
   return shown;
 }
 
+std::string proxy_without_password(const std::string& proxy) {
+  if (proxy.empty())
+    return "";
+  g_autoptr(GUri) parsed = g_uri_parse(normalize_proxy(proxy).c_str(),
+                                       (GUriFlags)(G_URI_FLAGS_HAS_PASSWORD | G_URI_FLAGS_ENCODED), nullptr);
+  if (!parsed)
+    return proxy_for_display(proxy);
+  if (!g_uri_get_password(parsed))
+    return proxy;
+  g_autofree gchar* shown =
+      g_uri_join_with_user(G_URI_FLAGS_ENCODED, g_uri_get_scheme(parsed), g_uri_get_user(parsed), nullptr, nullptr,
+                           g_uri_get_host(parsed), g_uri_get_port(parsed), "", nullptr, nullptr);
+  return shown;
+}
+
+bool proxy_userinfo(const std::string& proxy, std::string* user, std::string* password) {
+  g_autoptr(GUri) parsed = g_uri_parse(normalize_proxy(proxy).c_str(), G_URI_FLAGS_HAS_PASSWORD, nullptr);
+  if (!parsed || !g_uri_get_user(parsed) || !*g_uri_get_user(parsed))
+    return false;
+  *user = g_uri_get_user(parsed);
+  *password = g_uri_get_password(parsed) ? g_uri_get_password(parsed) : "";
+  return true;
+}
+
 std::string proxy_with_credentials(const std::string& proxy, const std::string& id, const std::string& pw) {
   const std::string uri = normalize_proxy(proxy);
   if (id.empty())

@@ -55,6 +55,12 @@ std::string normalize_proxy(const std::string& proxy);
 bool is_http_proxy(const std::string& proxy);
 /* The proxy as it may be shown and logged: without user name or password. */
 std::string proxy_for_display(const std::string& proxy);
+/* The proxy property as it may be read back: without its password. */
+std::string proxy_without_password(const std::string& proxy);
+/* The user name and password a proxy URI carries, decoded
+ * ("http://jdoe:s3cret@proxy:3128", as in http_proxy). False when it has
+ * no user name. */
+bool proxy_userinfo(const std::string& proxy, std::string* user, std::string* password);
 /* The URI for GSimpleProxyResolver: the proxy with `id`/`pw` as its
  * userinfo (for SOCKS5, which GIO authenticates from it). */
 std::string proxy_with_credentials(const std::string& proxy, const std::string& id, const std::string& pw);

@@ -69,6 +69,22 @@ GST_START_TEST(test_proxy_uris) {
   assert_str(mv::proxy_with_credentials("http://127.0.0.1:3128", "me", "p@ss:w/rd"),
              "http://me:p%40ss%3Aw%2Frd@127.0.0.1:3128");
   assert_str(mv::proxy_with_credentials("127.0.0.1:3128", "", ""), "http://127.0.0.1:3128");
+  /* Read back without the password, the user name kept. */
+  assert_str(mv::proxy_without_password("http://jdoe:s3cret@proxy.example:3128"), "http://jdoe@proxy.example:3128");
+  assert_str(mv::proxy_without_password("http://jdoe@proxy.example:3128"), "http://jdoe@proxy.example:3128");
+  assert_str(mv::proxy_without_password("proxy.example:3128"), "proxy.example:3128");
+  assert_str(mv::proxy_without_password(""), "");
+  fail_if(mv::proxy_without_password("http://u:secret@[bad").find("secret") != std::string::npos);
+  /* A URI's own credentials, decoded. */
+  std::string user, password;
+  fail_unless(mv::proxy_userinfo("http://j%40doe:p%3Ass%2F@proxy.example:3128", &user, &password));
+  assert_str(user, "j@doe");
+  assert_str(password, "p:ss/");
+  fail_unless(mv::proxy_userinfo("socks5://jdoe@127.0.0.1:1080", &user, &password));
+  assert_str(user, "jdoe");
+  assert_str(password, "");
+  fail_if(mv::proxy_userinfo("http://proxy.example:3128", &user, &password));
+  fail_if(mv::proxy_userinfo("", &user, &password));
 }
 GST_END_TEST;
 

@@ -138,6 +138,27 @@ GST_START_TEST(test_proxy_credentials) {
     fail_if(capture.contains("bXZ1c2VyOnByMHh5LXMzY3JldA"), "the proxy credentials are in the debug log");
     gst_object_unref(pipeline);
   }
+  /* Or in the proxy's URI, as curl takes them: read back without the
+   * password, never logged. */
+  {
+    auto emu = start_emulator();
+    GstElement* pipeline = image_pipeline(emu.get(), "credentials in the URI");
+    const std::string with_userinfo = "http://mvuser:pr0xy-s3cret@" + host_port(proxy->url());
+    set_src(pipeline, "src", "proxy", with_userinfo.c_str(), nullptr);
+    GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+    gchar* shown = nullptr;
+    g_object_get(src, "proxy", &shown, nullptr);
+    assert_str(std::string(shown), "http://mvuser@" + host_port(proxy->url()));
+    g_free(shown);
+    gst_object_unref(src);
+    LogCapture capture(GST_LEVEL_MEMDUMP);
+    PlayResult run;
+    play(pipeline, &run);
+    assert_eos(run);
+    fail_unless_equals_int(emu->ledger_count(), 1);
+    fail_if(capture.contains("pr0xy-s3cret"), "the proxy password is in the debug log");
+    gst_object_unref(pipeline);
+  }
   /* Write-only, like api-key. */
   GParamSpec* pspec = g_object_class_find_property(
       G_OBJECT_CLASS(g_type_class_peek(g_type_from_name("GstMindVideoSrc"))), "proxy-pw");
@@ -304,6 +325,34 @@ GST_START_TEST(test_environment_proxy_with_credentials) {
   fail_unless(proxy->carried("CONNECT " + host_port(tls->url())) >= 1, "%s", proxy->log().c_str());
   fail_unless_equals_int(tls->ledger_count(), 1);
   gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+/* http_proxy=http://user:pw@host:port, as curl takes it: plain http gets
+ * them up front, a CONNECT in answer to its 407. */
+GST_START_TEST(test_environment_proxy_credentials_in_uri) {
+  auto proxy = start_proxy("mvuser", "pr0xy-s3cret");
+  const std::string with_userinfo = "http://mvuser:pr0xy-s3cret@" + host_port(proxy->url());
+  g_unsetenv("no_proxy");
+  for (bool tls : {false, true}) {
+    auto emu = tls ? tls_emulator() : start_emulator();
+    g_setenv(tls ? "https_proxy" : "http_proxy", with_userinfo.c_str(), TRUE);
+    GstElement* pipeline = image_pipeline(emu.get(), "credentials in http_proxy");
+    if (tls)
+      set_src(pipeline, "src", "ca-file", test_data("tls-selfsigned.pem").c_str(), nullptr);
+    LogCapture capture(GST_LEVEL_MEMDUMP);
+    PlayResult run;
+    play(pipeline, &run);
+    g_unsetenv(tls ? "https_proxy" : "http_proxy");
+    assert_eos(run);
+    if (tls)
+      fail_unless(proxy->carried("CONNECT " + host_port(emu->url())) >= 1, "%s", proxy->log().c_str());
+    else
+      fail_unless_equals_int(proxy->carried("POST " + emu->url() + "/api/v1/tasks "), 1);
+    fail_unless_equals_int(emu->ledger_count(), 1);
+    fail_if(capture.contains("pr0xy-s3cret"), "the proxy password is in the debug log");
+    gst_object_unref(pipeline);
+  }
 }
 GST_END_TEST;
 
@@ -686,6 +735,7 @@ static Suite* network_suite(void) {
   tcase_add_test(tc, test_api_key_refused_through_an_authenticating_proxy);
   tcase_add_test(tc, test_environment_proxy_and_no_proxy);
   tcase_add_test(tc, test_environment_proxy_with_credentials);
+  tcase_add_test(tc, test_environment_proxy_credentials_in_uri);
   tcase_add_test(tc, test_proxy_property_overrides_environment);
   tcase_add_test(tc, test_socks5_proxy);
   tcase_add_test(tc, test_socks5_proxy_credentials);
