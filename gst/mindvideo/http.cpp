@@ -105,28 +105,53 @@ SoupMessage* HttpSession::new_message(const char* method, const std::string& url
   SoupMessage* msg = soup_message_new(method, url.c_str());
   if (!msg)
     return nullptr;
+  exchange->session = this;
   g_signal_connect(msg, "accept-certificate", G_CALLBACK(on_accept_certificate), &exchange->refused);
-  if (g_strcmp0(g_uri_get_scheme(soup_message_get_uri(msg)), "http") != 0) {
-    /* https reaches a proxy through CONNECT, whose 407 libsoup answers
-     * with proxy-id and proxy-pw here. A Proxy-Authorization header would
-     * travel inside the tunnel to the origin. */
-    g_signal_connect(msg, "authenticate", G_CALLBACK(on_authenticate), &network_);
-    return msg;
+  /* https reaches an HTTP proxy through CONNECT, whose 407 libsoup answers
+   * with proxy-id and proxy-pw through this signal (also after a redirect
+   * from http to https). */
+  g_signal_connect(msg, "authenticate", G_CALLBACK(on_authenticate), &network_);
+  if (g_strcmp0(g_uri_get_scheme(soup_message_get_uri(msg)), "http") == 0) {
+    /* Plain http: the element never answers a challenge; credentials go
+     * up front. libsoup would read the whole body of a 401 or 407 before
+     * handing it over, and a proxy that closes on its 407 without reading
+     * a POST's body (tinyproxy) resets that read: the answer would be lost
+     * and the submission retried. */
+    soup_message_disable_feature(msg, SOUP_TYPE_AUTH_MANAGER);
   }
-  /* Plain http: the element never answers a challenge. libsoup would read
-   * the whole body of a 401 or 407 before handing it over, and a proxy
-   * that closes on its 407 without reading a POST's body (tinyproxy) resets
-   * that read: the answer would be lost and the submission retried. */
-  soup_message_disable_feature(msg, SOUP_TYPE_AUTH_MANAGER);
+  set_proxy_credentials(msg, exchange);
+  /* A redirect may lead to https, or to a host that no proxy forwards to. */
+  g_signal_connect(msg, "restarted", G_CALLBACK(on_restarted_for_credentials), exchange);
+  return msg;
+}
+
+/* Proxy-Authorization up front, as curl sends it, on a plain-http request
+ * that an HTTP proxy (the element's, or the environment's for this URL)
+ * forwards; on anything else none, so that credentials never reach an
+ * origin: over https the header would travel inside the tunnel. */
+void HttpSession::set_proxy_credentials(SoupMessage* msg, Exchange* exchange) const {
+  SoupMessageHeaders* headers = soup_message_get_request_headers(msg);
+  soup_message_headers_remove(headers, "Proxy-Authorization");
+  exchange->sent_proxy_credentials = false;
+  GUri* uri = soup_message_get_uri(msg);
+  if (g_strcmp0(g_uri_get_scheme(uri), "http") != 0)
+    return;
+  g_autofree gchar* url = g_uri_to_string(uri);
   const std::string credentials = proxy_authorization(network_.proxy.empty() ? resolved_proxy(url) : network_.proxy);
   if (!credentials.empty()) {
-    /* Credentials up front, as curl sends them: only when an HTTP proxy
-     * (the element's, or the environment's for this URL) forwards the
-     * request, so that they never reach an origin directly. */
-    soup_message_headers_replace(soup_message_get_request_headers(msg), "Proxy-Authorization", credentials.c_str());
+    soup_message_headers_replace(headers, "Proxy-Authorization", credentials.c_str());
     exchange->sent_proxy_credentials = true;
   }
-  return msg;
+}
+
+HttpSession::Exchange::Scope::~Scope() {
+  g_signal_handlers_disconnect_by_data(msg, &exchange->refused);
+  g_signal_handlers_disconnect_by_data(msg, exchange);
+}
+
+void HttpSession::on_restarted_for_credentials(SoupMessage* msg, gpointer data) {
+  auto* exchange = static_cast<Exchange*>(data);
+  exchange->session->set_proxy_credentials(msg, exchange);
 }
 
 /* The Proxy-Authorization for a request forwarded by `proxy`: proxy-id
@@ -282,6 +307,7 @@ HttpResponse HttpSession::send(const std::string& log_id, const char* method, co
     r.error = "invalid URL: " + url;
     return r;
   }
+  Exchange::Scope scope(&exchange, msg);
   soup_message_add_flags(msg, SOUP_MESSAGE_NO_REDIRECT);
   SoupMessageHeaders* req = soup_message_get_request_headers(msg);
   for (const auto& [name, value] : headers)
@@ -359,6 +385,8 @@ HttpResponse HttpSession::open_message(const std::string& log_id, const std::str
     r.error = "invalid URL: " + url;
     return r;
   }
+  /* The body's stream may keep the message alive past this call. */
+  Exchange::Scope scope(&exchange, msg);
   if (offset > 0)
     soup_message_headers_set_range(soup_message_get_request_headers(msg), (goffset)offset, -1);
   if (headers) {

@@ -86,11 +86,22 @@ class HttpSession {
   const NetworkSettings& network() const { return network_; }
 
  private:
-  /* What new_message() set up for one request, for describe_failure(). */
+  /* The signal handlers of one request made by new_message(), and what they
+   * noted. Lives on the caller's stack; a Scope disconnects its handlers
+   * when the call ends, as the message may outlive it. */
   struct Exchange {
+    const HttpSession* session = nullptr;
     GTlsCertificateFlags refused = (GTlsCertificateFlags)0; /* why a certificate was refused */
     bool sent_proxy_credentials = false; /* Proxy-Authorization went with it */
+    struct Scope {
+      Scope(Exchange* e, SoupMessage* m) : exchange(e), msg(m) {}
+      ~Scope();
+      Exchange* exchange;
+      SoupMessage* msg;
+    };
   };
+  void set_proxy_credentials(SoupMessage* msg, Exchange* exchange) const;
+  static void on_restarted_for_credentials(SoupMessage* msg, gpointer data);
   void describe_failure(SoupMessage* msg, const Exchange& exchange, const std::string& url, HttpResponse* r);
   static std::string resolved_proxy(const std::string& url);
   std::string proxy_authorization(const std::string& proxy) const;

@@ -328,6 +328,43 @@ GST_START_TEST(test_environment_proxy_with_credentials) {
 }
 GST_END_TEST;
 
+/* A download redirected from a proxied host to one that no_proxy reaches
+ * directly: the credentials are decided again for the new host, and the
+ * origin never gets them. */
+GST_START_TEST(test_proxy_credentials_dropped_on_a_redirect_to_a_direct_host) {
+  auto emu = start_emulator();
+  auto proxy = start_proxy("mvuser", "pr0xy-s3cret");
+  g_autoptr(JsonNode) info = emu->get_json("/_emulator/info");
+  fail_unless(info && JSON_NODE_HOLDS_OBJECT(info));
+  const std::string alt = host_port(json_object_get_string_member(json_node_get_object(info), "cdn_alt_url"));
+  fail_unless(emu->add_fault(R"({"route":"task","action":"redirect","hops":1,"cross_origin":true})"));
+  g_setenv("http_proxy", proxy->url().c_str(), TRUE);
+  g_setenv("no_proxy", alt.c_str(), TRUE);
+  GstElement* pipeline = image_pipeline(emu.get(), "redirected");
+  set_src(pipeline, "src", "proxy-id", "mvuser", "proxy-pw", "pr0xy-s3cret", nullptr);
+  PlayResult run;
+  play(pipeline, &run);
+  g_unsetenv("http_proxy");
+  g_unsetenv("no_proxy");
+  assert_eos(run);
+  int proxied = 0, direct = 0;
+  for (const Logged& r : request_log(emu.get())) {
+    if (r.origin != "cdn")
+      continue;
+    if (r.header("host") == alt) {
+      direct++;
+      fail_unless(r.header("via").empty(), "the no_proxy host was reached through the proxy");
+      fail_unless(r.header("proxy-authorization").empty(), "the proxy credentials reached %s", alt.c_str());
+    } else {
+      proxied++;
+      assert_contains(r.header("via"), "tinyproxy");
+    }
+  }
+  fail_unless(proxied >= 1 && direct >= 1, "%d through the proxy, %d direct", proxied, direct);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 /* http_proxy=http://user:pw@host:port, as curl takes it: plain http gets
  * them up front, a CONNECT in answer to its 407. */
 GST_START_TEST(test_environment_proxy_credentials_in_uri) {
@@ -736,6 +773,7 @@ static Suite* network_suite(void) {
   tcase_add_test(tc, test_environment_proxy_and_no_proxy);
   tcase_add_test(tc, test_environment_proxy_with_credentials);
   tcase_add_test(tc, test_environment_proxy_credentials_in_uri);
+  tcase_add_test(tc, test_proxy_credentials_dropped_on_a_redirect_to_a_direct_host);
   tcase_add_test(tc, test_proxy_property_overrides_environment);
   tcase_add_test(tc, test_socks5_proxy);
   tcase_add_test(tc, test_socks5_proxy_credentials);
