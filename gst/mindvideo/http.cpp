@@ -89,28 +89,31 @@ void on_restarted(SoupMessage* msg, gpointer data) {
 
 }  // namespace
 
-/* The first proxy the environment's resolver names for `url` (as libsoup
- * will use it), or "" for a direct connection. */
+/* The proxy the environment's resolver names first for `url` (libsoup
+ * tries it first), or "" for a direct connection. For error texts only. */
 std::string HttpSession::resolved_proxy(const std::string& url) {
   g_auto(GStrv) proxies = g_proxy_resolver_lookup(g_proxy_resolver_get_default(), url.c_str(), nullptr, nullptr);
-  for (gchar** p = proxies; p && *p; p++)
-    if (g_strcmp0(*p, "direct://") != 0)
-      return *p;
-  return "";
+  if (!proxies || !proxies[0] || g_strcmp0(proxies[0], "direct://") == 0)
+    return "";
+  return proxies[0];
 }
 
 /* A new request with the session's proxy credentials and the bookkeeping
  * of refused certificates. */
-SoupMessage* HttpSession::new_message(const char* method, const std::string& url, Exchange* exchange) {
+SoupMessage* HttpSession::new_message(const char* method, const std::string& url, bool api, Exchange* exchange) {
   SoupMessage* msg = soup_message_new(method, url.c_str());
   if (!msg)
     return nullptr;
   exchange->session = this;
+  exchange->api = api;
   g_signal_connect(msg, "accept-certificate", G_CALLBACK(on_accept_certificate), &exchange->refused);
   /* https reaches an HTTP proxy through CONNECT, whose 407 libsoup answers
    * with proxy-id and proxy-pw through this signal (also after a redirect
    * from http to https). */
   g_signal_connect(msg, "authenticate", G_CALLBACK(on_authenticate), &network_);
+  /* Else libsoup adds the proxy login it keeps from a CONNECT to the
+   * request itself, which travels inside the tunnel to the origin. */
+  soup_message_add_flags(msg, SOUP_MESSAGE_DO_NOT_USE_AUTH_CACHE);
   if (g_strcmp0(g_uri_get_scheme(soup_message_get_uri(msg)), "http") == 0) {
     /* Plain http: the element never answers a challenge; credentials go
      * up front. libsoup would read the whole body of a 401 or 407 before
@@ -119,25 +122,35 @@ SoupMessage* HttpSession::new_message(const char* method, const std::string& url
      * and the submission retried. */
     soup_message_disable_feature(msg, SOUP_TYPE_AUTH_MANAGER);
   }
-  set_proxy_credentials(msg, exchange);
-  /* A redirect may lead to https, or to a host that no proxy forwards to. */
-  g_signal_connect(msg, "restarted", G_CALLBACK(on_restarted_for_credentials), exchange);
+  /* Emitted on every attempt, redirects included, once the connection is
+   * chosen: then it is known whether an HTTP proxy forwards the request. */
+  g_signal_connect(msg, "starting", G_CALLBACK(on_starting), exchange);
   return msg;
 }
 
 /* Proxy-Authorization up front, as curl sends it, on a plain-http request
- * that an HTTP proxy (the element's, or the environment's for this URL)
- * forwards; on anything else none, so that credentials never reach an
- * origin: over https the header would travel inside the tunnel. */
+ * that goes to an HTTP proxy to forward: its connection's address is that
+ * proxy's. On any other request none, so that credentials never reach an
+ * origin: over https, or through the tunnel of an https:// or SOCKS proxy,
+ * the header would travel to it. */
 void HttpSession::set_proxy_credentials(SoupMessage* msg, Exchange* exchange) const {
   SoupMessageHeaders* headers = soup_message_get_request_headers(msg);
   soup_message_headers_remove(headers, "Proxy-Authorization");
   exchange->sent_proxy_credentials = false;
-  GUri* uri = soup_message_get_uri(msg);
-  if (g_strcmp0(g_uri_get_scheme(uri), "http") != 0)
+  GSocketAddress* address = soup_message_get_remote_address(msg);
+  if (g_strcmp0(g_uri_get_scheme(soup_message_get_uri(msg)), "http") != 0 || !G_IS_PROXY_ADDRESS(address))
     return;
-  g_autofree gchar* url = g_uri_to_string(uri);
-  const std::string credentials = proxy_authorization(network_.proxy.empty() ? resolved_proxy(url) : network_.proxy);
+  GProxyAddress* proxy = G_PROXY_ADDRESS(address);
+  if (g_strcmp0(g_proxy_address_get_protocol(proxy), "http") != 0)
+    return;
+  /* proxy-id and proxy-pw, else those of the proxy's URI (as
+   * http_proxy=http://user:pw@host:port gives them). */
+  std::string credentials = proxy_authorization_;
+  const char* user = g_proxy_address_get_username(proxy);
+  if (credentials.empty() && user && *user) {
+    const char* password = g_proxy_address_get_password(proxy);
+    credentials = basic_authorization(user, password ? password : "");
+  }
   if (!credentials.empty()) {
     soup_message_headers_replace(headers, "Proxy-Authorization", credentials.c_str());
     exchange->sent_proxy_credentials = true;
@@ -149,22 +162,9 @@ HttpSession::Exchange::Scope::~Scope() {
   g_signal_handlers_disconnect_by_data(msg, exchange);
 }
 
-void HttpSession::on_restarted_for_credentials(SoupMessage* msg, gpointer data) {
+void HttpSession::on_starting(SoupMessage* msg, gpointer data) {
   auto* exchange = static_cast<Exchange*>(data);
   exchange->session->set_proxy_credentials(msg, exchange);
-}
-
-/* The Proxy-Authorization for a request forwarded by `proxy`: proxy-id
- * and proxy-pw, else the user and password in the proxy's URI (as
- * http_proxy=http://user:pw@host:port gives them). "" for none, or when
- * `proxy` is not an HTTP proxy. */
-std::string HttpSession::proxy_authorization(const std::string& proxy) const {
-  if (!is_http_proxy(proxy))
-    return "";
-  if (!proxy_authorization_.empty())
-    return proxy_authorization_;
-  std::string user, password;
-  return proxy_userinfo(proxy, &user, &password) ? basic_authorization(user, password) : "";
 }
 
 /* Which proxy carries requests to `url`, for error texts: the element's,
@@ -189,13 +189,18 @@ void HttpSession::describe_failure(SoupMessage* msg, const Exchange& exchange, c
      * credentials), and the API never saw the request. */
     r->failure.kind = Failure::Kind::ProxyAuth;
   }
-  if (msg && r->status == SOUP_STATUS_UNAUTHORIZED && exchange.sent_proxy_credentials &&
-      !soup_message_headers_get_one(soup_message_get_response_headers(msg), "Via") &&
-      !g_str_has_prefix(r->content_type.c_str(), "application/json")) {
-    /* A 401 to a request that carried proxy credentials, written by the
-     * proxy itself (a forwarded answer has a Via header; the API's errors
-     * are JSON): tinyproxy's answer to wrong credentials. */
-    r->failure.kind = Failure::Kind::ProxyAuth;
+  if (msg && r->status == SOUP_STATUS_UNAUTHORIZED && exchange.api && exchange.sent_proxy_credentials) {
+    SoupMessageHeaders* h = soup_message_get_response_headers(msg);
+    const char* challenge = soup_message_headers_get_one(h, "WWW-Authenticate");
+    if (challenge && g_ascii_strncasecmp(challenge, "Basic", 5) == 0 && !soup_message_headers_get_one(h, "Via") &&
+        !g_str_has_prefix(r->content_type.c_str(), "application/json")) {
+      /* A 401 to an API request that carried proxy credentials, which
+       * the proxy wrote itself: it asks for Basic credentials (the API
+       * takes a Bearer key), a forwarded answer would have a Via header,
+       * and the API's errors are JSON. tinyproxy answers wrong
+       * credentials that way. */
+      r->failure.kind = Failure::Kind::ProxyAuth;
+    }
   }
   if (r->failure.kind == Failure::Kind::ProxyAuth) {
     std::string user, password;
@@ -302,7 +307,7 @@ HttpResponse HttpSession::send(const std::string& log_id, const char* method, co
                                GCancellable* cancellable) {
   HttpResponse r;
   Exchange exchange;
-  g_autoptr(SoupMessage) msg = new_message(method, url, &exchange);
+  g_autoptr(SoupMessage) msg = new_message(method, url, true, &exchange);
   if (!msg) {
     r.error = "invalid URL: " + url;
     return r;
@@ -380,7 +385,7 @@ HttpResponse HttpSession::open_message(const std::string& log_id, const std::str
   HttpResponse r;
   *stream = nullptr;
   Exchange exchange;
-  g_autoptr(SoupMessage) msg = new_message("GET", url, &exchange);
+  g_autoptr(SoupMessage) msg = new_message("GET", url, headers != nullptr, &exchange);
   if (!msg) {
     r.error = "invalid URL: " + url;
     return r;

@@ -91,6 +91,7 @@ class HttpSession {
    * when the call ends, as the message may outlive it. */
   struct Exchange {
     const HttpSession* session = nullptr;
+    bool api = false; /* a request to the API, not to an output host */
     GTlsCertificateFlags refused = (GTlsCertificateFlags)0; /* why a certificate was refused */
     bool sent_proxy_credentials = false; /* Proxy-Authorization went with it */
     struct Scope {
@@ -101,12 +102,11 @@ class HttpSession {
     };
   };
   void set_proxy_credentials(SoupMessage* msg, Exchange* exchange) const;
-  static void on_restarted_for_credentials(SoupMessage* msg, gpointer data);
+  static void on_starting(SoupMessage* msg, gpointer data);
   void describe_failure(SoupMessage* msg, const Exchange& exchange, const std::string& url, HttpResponse* r);
   static std::string resolved_proxy(const std::string& url);
-  std::string proxy_authorization(const std::string& proxy) const;
   std::string proxy_of(const std::string& url) const;
-  SoupMessage* new_message(const char* method, const std::string& url, Exchange* exchange);
+  SoupMessage* new_message(const char* method, const std::string& url, bool api, Exchange* exchange);
   HttpResponse open_message(const std::string& log_id, const std::string& url, uint64_t offset,
                             const Headers* headers, GInputStream** stream, GCancellable* cancellable);
 

@@ -46,11 +46,6 @@ std::string normalize_proxy(const std::string& proxy) {
   return proxy;
 }
 
-bool is_http_proxy(const std::string& proxy) {
-  const std::string uri = normalize_proxy(proxy);
-  return g_ascii_strncasecmp(uri.c_str(), "http://", 7) == 0 || g_ascii_strncasecmp(uri.c_str(), "https://", 8) == 0;
-}
-
 std::string proxy_for_display(const std::string& proxy) {
   const std::string uri = normalize_proxy(proxy);
   g_autoptr(GUri) parsed = g_uri_parse(uri.c_str(), G_URI_FLAGS_NONE, nullptr);

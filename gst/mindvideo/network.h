@@ -51,8 +51,6 @@ std::shared_ptr<GTlsDatabase> tls_database_ref(GTlsDatabase* db);
 /* The proxy property as a URI GIO takes: "http://" is added when no scheme
  * is given. "" when `proxy` is empty. */
 std::string normalize_proxy(const std::string& proxy);
-/* Whether the proxy speaks HTTP (http:// or https://), not SOCKS. */
-bool is_http_proxy(const std::string& proxy);
 /* The proxy as it may be shown and logged: without user name or password. */
 std::string proxy_for_display(const std::string& proxy);
 /* The proxy property as it may be read back: without its password. */

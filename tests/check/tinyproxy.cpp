@@ -32,7 +32,7 @@ void die_with_parent(gpointer) {
 
 }  // namespace
 
-std::unique_ptr<Tinyproxy> Tinyproxy::start(const std::string& user, const std::string& password) {
+std::unique_ptr<Tinyproxy> Tinyproxy::start(const std::string& user, const std::string& password, bool via) {
   g_autofree gchar* exe = g_find_program_in_path("tinyproxy");
   if (!exe) {
     g_printerr("tinyproxy is not installed (Debian package tinyproxy-bin; scripts/install-deps.sh installs it)\n");
@@ -54,6 +54,8 @@ std::unique_ptr<Tinyproxy> Tinyproxy::start(const std::string& user, const std::
                        "LogFile \"" + logfile + "\"\n";
     if (!user.empty())
       text += "BasicAuth " + user + " " + password + "\n";
+    if (!via)
+      text += "DisableViaHeader Yes\n";
     if (!g_file_set_contents(config.c_str(), text.c_str(), -1, nullptr))
       return nullptr;
     g_unlink(logfile.c_str());

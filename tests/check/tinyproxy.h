@@ -23,8 +23,10 @@
 class Tinyproxy {
  public:
   /* Nullptr (after g_printerr) when tinyproxy is missing or did not start
-   * within 20 s. With a user, the proxy requires BasicAuth. */
-  static std::unique_ptr<Tinyproxy> start(const std::string& user = "", const std::string& password = "");
+   * within 20 s. With a user, the proxy requires BasicAuth. Without `via`,
+   * it adds no Via header to what it forwards (DisableViaHeader). */
+  static std::unique_ptr<Tinyproxy> start(const std::string& user = "", const std::string& password = "",
+                                          bool via = true);
   ~Tinyproxy();
   Tinyproxy(const Tinyproxy&) = delete;
   Tinyproxy& operator=(const Tinyproxy&) = delete;

@@ -89,6 +89,9 @@ void send_fault_body(SoupServerMessage* msg, const FaultRule& rule) {
   SoupMessageBody* out = soup_server_message_get_response_body(msg);
   soup_message_body_truncate(out);
   soup_message_body_append_bytes(out, bytes);
+  const std::string challenge = rule.get_string("www_authenticate", "");
+  if (!challenge.empty())
+    soup_message_headers_replace(headers, "WWW-Authenticate", challenge.c_str());
   guint status = (guint)rule.get_int("status", 200);
   soup_server_message_set_status(msg, status, reason_phrase(status));
 }

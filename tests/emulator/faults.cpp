@@ -167,6 +167,7 @@ std::optional<FaultRule> parse_fault_rule(const ojson& obj, std::string* error) 
       !check_type(obj, "cross_origin", &ojson::is_boolean, "a boolean", error) ||
       !check_type(obj, "resign", &ojson::is_boolean, "a boolean", error) ||
       !check_type(obj, "content_type", &ojson::is_string, "a string", error) ||
+      !check_type(obj, "www_authenticate", &ojson::is_string, "a string", error) ||
       !check_type(obj, "value", &ojson::is_string, "a string", error) ||
       !check_type(obj, "accept_ranges", &ojson::is_string, "a string", error) ||
       !check_type(obj, "url", &ojson::is_string, "a string", error) ||
