@@ -56,73 +56,19 @@ void pump(GSocketConnection* from, GSocketConnection* to) {
   g_socket_shutdown(g_socket_connection_get_socket(to), FALSE, TRUE, nullptr);
 }
 
-}  // namespace
 
-std::unique_ptr<SocksProxy> SocksProxy::start(int version, const std::string& user, const std::string& password) {
-  std::unique_ptr<SocksProxy> proxy(new SocksProxy());
-  proxy->version_ = version;
-  proxy->user_ = user;
-  proxy->password_ = password;
-  proxy->listener_ = g_socket_listener_new();
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new(loopback, 0);
-  g_autoptr(GSocketAddress) bound = nullptr;
-  if (!g_socket_listener_add_address(proxy->listener_, address, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, nullptr,
-                                     &bound, nullptr))
-    return nullptr;
-  proxy->url_ = std::string(version == 4 ? "socks4" : "socks5") + "://127.0.0.1:" +
-                std::to_string(g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound)));
-  proxy->cancellable_ = g_cancellable_new();
-  SocksProxy* self = proxy.get();
-  proxy->thread_ = std::thread([self] { self->accept_loop(); });
-  return proxy;
+using State = SocksProxy::State;
+
+void note_refused(State* state) {
+  std::lock_guard<std::mutex> guard(state->lock);
+  state->refused++;
 }
 
-SocksProxy::~SocksProxy() {
-  if (cancellable_)
-    g_cancellable_cancel(cancellable_);
-  if (thread_.joinable())
-    thread_.join();
-  /* Connections still relaying end with their peers; their threads hold
-   * their own references. */
-  g_clear_object(&listener_);
-  g_clear_object(&cancellable_);
-}
-
-std::string SocksProxy::address() const {
-  return url_.substr(url_.find("://") + 3);
-}
-
-std::vector<std::string> SocksProxy::targets() {
-  std::lock_guard<std::mutex> guard(lock_);
-  return targets_;
-}
-
-int SocksProxy::refused() {
-  std::lock_guard<std::mutex> guard(lock_);
-  return refused_;
-}
-
-void SocksProxy::note_refused() {
-  std::lock_guard<std::mutex> guard(lock_);
-  refused_++;
-}
-
-void SocksProxy::accept_loop() {
-  for (;;) {
-    GSocketConnection* client = g_socket_listener_accept(listener_, nullptr, cancellable_, nullptr);
-    if (!client)
-      return;
-    std::thread([this, client] {
-      serve(client);
-      g_object_unref(client);
-    }).detach();
-  }
-}
-
-bool SocksProxy::handshake4(GInputStream* in, GOutputStream* out, std::string* host, guint16* port) {
-  /* Version 4 is read already: command (1 = CONNECT), port, IPv4, user id;
-   * for 4a an IP of 0.0.0.x, then the host name after the user id. */
+/* Reads one SOCKS4/4a request (its version byte read already); on success
+ * `host`/`port` name its target. */
+bool handshake4(State* state, GInputStream* in, GOutputStream* out, std::string* host, guint16* port) {
+  /* Command (1 = CONNECT), port, IPv4, user id; for 4a an IP of 0.0.0.x,
+   * then the host name after the user id. */
   guint8 request[7];
   std::string user;
   if (!read_all(in, request, sizeof request) || request[0] != 1 || !read_string(in, &user))
@@ -135,8 +81,8 @@ bool SocksProxy::handshake4(GInputStream* in, GOutputStream* out, std::string* h
   } else {
     *host = ipv4_text(ip);
   }
-  if (!user_.empty() && user != user_) {
-    note_refused();
+  if (!state->user.empty() && user != state->user) {
+    note_refused(state);
     const guint8 rejected[8] = {0, 93, 0, 0, 0, 0, 0, 0}; /* the user id does not match */
     write_all(out, rejected, sizeof rejected);
     return false;
@@ -144,18 +90,19 @@ bool SocksProxy::handshake4(GInputStream* in, GOutputStream* out, std::string* h
   return true;
 }
 
-bool SocksProxy::handshake5(GInputStream* in, GOutputStream* out, std::string* host, guint16* port) {
-  /* Version 5 is read already: the methods offered. */
+/* The same for SOCKS5: the methods offered, the optional username and
+ * password, the request. */
+bool handshake5(State* state, GInputStream* in, GOutputStream* out, std::string* host, guint16* port) {
   guint8 count = 0;
   guint8 methods[255];
   if (!read_all(in, &count, 1) || !read_all(in, methods, count))
     return false;
-  const guint8 wanted = user_.empty() ? 0 : 2; /* none, or username/password */
+  const guint8 wanted = state->user.empty() ? 0 : 2; /* none, or username/password */
   bool offered = false;
   for (int i = 0; i < count; i++)
     offered |= methods[i] == wanted;
   if (!offered) {
-    note_refused();
+    note_refused(state);
     const guint8 none_acceptable[] = {5, 0xff};
     write_all(out, none_acceptable, 2);
     return false;
@@ -168,10 +115,10 @@ bool SocksProxy::handshake5(GInputStream* in, GOutputStream* out, std::string* h
     std::string user, password;
     if (!read_all(in, &subversion, 1) || subversion != 1 || !read_counted(in, &user) || !read_counted(in, &password))
       return false;
-    const bool ok = user == user_ && password == password_;
+    const bool ok = user == state->user && password == state->password;
     const guint8 status[] = {1, (guint8)(ok ? 0 : 1)};
     if (!ok)
-      note_refused();
+      note_refused(state);
     if (!write_all(out, status, 2) || !ok)
       return false;
   }
@@ -197,19 +144,19 @@ bool SocksProxy::handshake5(GInputStream* in, GOutputStream* out, std::string* h
   return true;
 }
 
-void SocksProxy::serve(GSocketConnection* client) {
+void serve(State* state, GSocketConnection* client) {
   GInputStream* in = g_io_stream_get_input_stream(G_IO_STREAM(client));
   GOutputStream* out = g_io_stream_get_output_stream(G_IO_STREAM(client));
   guint8 version = 0;
   std::string host;
   guint16 port = 0;
-  if (!read_all(in, &version, 1) || version != version_)
+  if (!read_all(in, &version, 1) || version != state->version)
     return;
-  if (!(version == 4 ? handshake4(in, out, &host, &port) : handshake5(in, out, &host, &port)))
+  if (!(version == 4 ? handshake4(state, in, out, &host, &port) : handshake5(state, in, out, &host, &port)))
     return;
   {
-    std::lock_guard<std::mutex> guard(lock_);
-    targets_.push_back(host + ":" + std::to_string(port));
+    std::lock_guard<std::mutex> guard(state->lock);
+    state->targets.push_back(host + ":" + std::to_string(port));
   }
   g_autoptr(GSocketClient) connector = g_socket_client_new();
   g_socket_client_set_enable_proxy(connector, FALSE);
@@ -230,4 +177,63 @@ void SocksProxy::serve(GSocketConnection* client) {
   pump(client, target);
   back.join();
   g_object_unref(target);
+}
+
+}  // namespace
+
+std::unique_ptr<SocksProxy> SocksProxy::start(int version, const std::string& user, const std::string& password) {
+  std::unique_ptr<SocksProxy> proxy(new SocksProxy());
+  proxy->state_->version = version;
+  proxy->state_->user = user;
+  proxy->state_->password = password;
+  proxy->listener_ = g_socket_listener_new();
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new(loopback, 0);
+  g_autoptr(GSocketAddress) bound = nullptr;
+  if (!g_socket_listener_add_address(proxy->listener_, address, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, nullptr,
+                                     &bound, nullptr))
+    return nullptr;
+  proxy->url_ = std::string(version == 4 ? "socks4" : "socks5") + "://127.0.0.1:" +
+                std::to_string(g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound)));
+  proxy->cancellable_ = g_cancellable_new();
+  GSocketListener* listener = proxy->listener_;
+  GCancellable* cancellable = proxy->cancellable_;
+  std::shared_ptr<State> state = proxy->state_;
+  proxy->thread_ = std::thread([listener, cancellable, state] {
+    for (;;) {
+      GSocketConnection* client = g_socket_listener_accept(listener, nullptr, cancellable, nullptr);
+      if (!client)
+        return;
+      /* Each connection relays until its peers close, past the proxy's
+       * end if need be: it holds the state it shares. */
+      std::thread([state, client] {
+        serve(state.get(), client);
+        g_object_unref(client);
+      }).detach();
+    }
+  });
+  return proxy;
+}
+
+SocksProxy::~SocksProxy() {
+  if (cancellable_)
+    g_cancellable_cancel(cancellable_);
+  if (thread_.joinable())
+    thread_.join();
+  g_clear_object(&listener_);
+  g_clear_object(&cancellable_);
+}
+
+std::string SocksProxy::address() const {
+  return url_.substr(url_.find("://") + 3);
+}
+
+std::vector<std::string> SocksProxy::targets() {
+  std::lock_guard<std::mutex> guard(state_->lock);
+  return state_->targets;
+}
+
+int SocksProxy::refused() {
+  std::lock_guard<std::mutex> guard(state_->lock);
+  return state_->refused;
 }

@@ -42,22 +42,21 @@ class SocksProxy {
   /* How many requests it refused for their credentials (or lack of them). */
   int refused();
 
+  /* What the connections' threads share; they may outlive the proxy. */
+  struct State {
+    int version = 5;
+    std::string user, password;
+    std::mutex lock;
+    std::vector<std::string> targets;
+    int refused = 0;
+  };
+
  private:
   SocksProxy() = default;
-  void accept_loop();
-  void serve(GSocketConnection* client);
-  /* Reads one request; on success `host`/`port` name its target. */
-  bool handshake4(GInputStream* in, GOutputStream* out, std::string* host, guint16* port);
-  bool handshake5(GInputStream* in, GOutputStream* out, std::string* host, guint16* port);
-  void note_refused();
 
-  int version_ = 5;
-  std::string user_, password_;
+  std::shared_ptr<State> state_ = std::make_shared<State>();
   GSocketListener* listener_ = nullptr;
   GCancellable* cancellable_ = nullptr;
   std::thread thread_;
   std::string url_;
-  std::mutex lock_;
-  std::vector<std::string> targets_;
-  int refused_ = 0;
 };

@@ -524,13 +524,14 @@ GST_START_TEST(test_socks4_proxies) {
   fail_unless(socks != nullptr, "the SOCKS4 proxy did not start");
   for (const char* scheme : {"socks4", "socks4a"}) {
     auto emu = start_emulator();
+    /* The API by name: socks4a passes the name on, socks4 an address. */
     const bool by_name = g_str_equal(scheme, "socks4a");
     const std::string port = host_port(emu->url()).substr(host_port(emu->url()).find(':') + 1);
     const std::string api_host = (by_name ? "localhost:" : "127.0.0.1:") + port;
     GstElement* pipeline = image_pipeline(emu.get(), scheme);
     const std::string proxy = std::string(scheme) + "://" + socks->address();
     set_src(pipeline, "src", "proxy", proxy.c_str(), "proxy-id", "mvuser", "api-url",
-            ("http://" + api_host).c_str(), nullptr);
+            ("http://localhost:" + port).c_str(), nullptr);
     PlayResult run;
     play(pipeline, &run);
     assert_eos(run);
