@@ -5,6 +5,7 @@
 #include "http.h"
 
 #include "log.h"
+#include "proxy-resolver.h"
 
 #include <libsoup/soup.h>
 
@@ -64,17 +65,6 @@ void read_head(SoupMessage* msg, HttpResponse* r) {
   }
 }
 
-/* Answers a proxy's 407 (a CONNECT's, or a plain http request's when no
- * credentials went up front) with proxy-id and proxy-pw, once: another 407
- * means they are wrong, and is the error. */
-gboolean on_authenticate(SoupMessage*, SoupAuth* auth, gboolean retrying, gpointer data) {
-  const auto* network = static_cast<const NetworkSettings*>(data);
-  if (!soup_auth_is_for_proxy(auth) || retrying || network->proxy_id.empty())
-    return FALSE;
-  soup_auth_authenticate(auth, network->proxy_id.c_str(), network->proxy_pw.c_str());
-  return TRUE;
-}
-
 /* Notes why a certificate was refused; the answer stays "no". */
 gboolean on_accept_certificate(SoupMessage*, GTlsCertificate*, GTlsCertificateFlags errors, gpointer data) {
   *static_cast<GTlsCertificateFlags*>(data) = errors;
@@ -110,7 +100,7 @@ SoupMessage* HttpSession::new_message(const char* method, const std::string& url
   /* https reaches an HTTP proxy through CONNECT, whose 407 libsoup answers
    * with proxy-id and proxy-pw through this signal (also after a redirect
    * from http to https). */
-  g_signal_connect(msg, "authenticate", G_CALLBACK(on_authenticate), &network_);
+  g_signal_connect(msg, "authenticate", G_CALLBACK(on_authenticate), this);
   /* Else libsoup adds the proxy login it keeps from a CONNECT to the
    * request itself, which travels inside the tunnel to the origin. */
   soup_message_add_flags(msg, SOUP_MESSAGE_DO_NOT_USE_AUTH_CACHE);
@@ -141,20 +131,36 @@ void HttpSession::set_proxy_credentials(SoupMessage* msg, Exchange* exchange) co
   if (g_strcmp0(g_uri_get_scheme(soup_message_get_uri(msg)), "http") != 0 || !G_IS_PROXY_ADDRESS(address))
     return;
   GProxyAddress* proxy = G_PROXY_ADDRESS(address);
-  if (g_strcmp0(g_proxy_address_get_protocol(proxy), "http") != 0)
+  std::string user, password;
+  if (g_strcmp0(g_proxy_address_get_protocol(proxy), "http") != 0 ||
+      !proxy_login(proxy_authority(g_proxy_address_get_uri(proxy)), &user, &password))
     return;
-  /* proxy-id and proxy-pw, else those of the proxy's URI (as
-   * http_proxy=http://user:pw@host:port gives them). */
-  std::string credentials = proxy_authorization_;
-  const char* user = g_proxy_address_get_username(proxy);
-  if (credentials.empty() && user && *user) {
-    const char* password = g_proxy_address_get_password(proxy);
-    credentials = basic_authorization(user, password ? password : "");
+  soup_message_headers_replace(headers, "Proxy-Authorization", basic_authorization(user, password).c_str());
+  exchange->sent_proxy_credentials = true;
+}
+
+/* The credentials for the HTTP proxy at `authority`: proxy-id and
+ * proxy-pw, else those its URI gave (the proxy property's, or the
+ * environment's, as http_proxy=http://user:pw@host:port has them). */
+bool HttpSession::proxy_login(const std::string& authority, std::string* user, std::string* password) const {
+  if (!network_.proxy_id.empty()) {
+    *user = network_.proxy_id;
+    *password = network_.proxy_pw;
+    return true;
   }
-  if (!credentials.empty()) {
-    soup_message_headers_replace(headers, "Proxy-Authorization", credentials.c_str());
-    exchange->sent_proxy_credentials = true;
-  }
+  return logins_->find(authority, user, password);
+}
+
+/* Answers an HTTP proxy's 407 to a CONNECT (https) with its credentials,
+ * once: another 407 means they are wrong, and is the error. */
+gboolean HttpSession::on_authenticate(SoupMessage*, SoupAuth* auth, gboolean retrying, gpointer data) {
+  const auto* session = static_cast<const HttpSession*>(data);
+  std::string user, password;
+  if (!soup_auth_is_for_proxy(auth) || retrying ||
+      !session->proxy_login(soup_auth_get_authority(auth), &user, &password))
+    return FALSE;
+  soup_auth_authenticate(auth, user.c_str(), password.c_str());
+  return TRUE;
 }
 
 HttpSession::Exchange::Scope::~Scope() {
@@ -267,21 +273,20 @@ HttpSession::HttpSession(const NetworkSettings& network) : network_(network) {
    * offsets refer to them, so no transparent decompression. */
   soup_session_remove_feature_by_type(session_, SOUP_TYPE_CONTENT_DECODER);
 
-  if (!network_.proxy.empty()) {
-    /* Every request, whatever its scheme or host, goes through this proxy
-     * (as souphttpsrc's proxy property); the environment is not consulted.
-     * The credentials: up front on plain http requests (new_message());
-     * through the authenticate signal for the 407 of a CONNECT (https);
-     * in the URI's userinfo for SOCKS, which GIO speaks. */
-    const std::string uri = proxy_with_credentials(network_.proxy, network_.proxy_id, network_.proxy_pw);
-    GProxyResolver* resolver = g_simple_proxy_resolver_new(uri.c_str(), nullptr);
-    soup_session_set_proxy_resolver(session_, resolver);
-    g_object_unref(resolver);
-  }
-  if (!network_.proxy_id.empty()) {
-    /* For the element's HTTP proxy, or the environment's. */
-    proxy_authorization_ = basic_authorization(network_.proxy_id, network_.proxy_pw);
-  }
+  /* With the proxy property, every request, whatever its scheme or host,
+   * goes through that proxy (as souphttpsrc's); the environment is not
+   * consulted. Else the environment's resolver decides. Either way an
+   * HTTP proxy's credentials are kept aside (proxy-resolver.h) and go up
+   * front on plain http (set_proxy_credentials()), or in answer to a
+   * CONNECT's 407 (on_authenticate()); GIO takes a SOCKS or https://
+   * proxy's from its URI. */
+  g_autoptr(GProxyResolver) inner =
+      network_.proxy.empty()
+          ? G_PROXY_RESOLVER(g_object_ref(g_proxy_resolver_get_default()))
+          : g_simple_proxy_resolver_new(
+                proxy_with_credentials(network_.proxy, network_.proxy_id, network_.proxy_pw).c_str(), nullptr);
+  g_autoptr(GProxyResolver) resolver = proxy_resolver_new(inner, logins_);
+  soup_session_set_proxy_resolver(session_, resolver);
   /* Certificates are always verified; these only say which CAs to trust. */
   if (!network_.ca_file.empty()) {
     g_autoptr(GError) err = nullptr;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "network.h"
+#include "proxy-resolver.h"
 #include "retry.h"
 
 #include <gio/gio.h>
@@ -19,6 +20,7 @@
 
 typedef struct _SoupSession SoupSession;
 typedef struct _SoupMessage SoupMessage;
+typedef struct _SoupAuth SoupAuth;
 
 namespace mv {
 
@@ -103,6 +105,8 @@ class HttpSession {
   };
   void set_proxy_credentials(SoupMessage* msg, Exchange* exchange) const;
   static void on_starting(SoupMessage* msg, gpointer data);
+  bool proxy_login(const std::string& authority, std::string* user, std::string* password) const;
+  static gboolean on_authenticate(SoupMessage* msg, SoupAuth* auth, gboolean retrying, gpointer data);
   void describe_failure(SoupMessage* msg, const Exchange& exchange, const std::string& url, HttpResponse* r);
   static std::string resolved_proxy(const std::string& url);
   std::string proxy_of(const std::string& url) const;
@@ -111,7 +115,8 @@ class HttpSession {
                             const Headers* headers, GInputStream** stream, GCancellable* cancellable);
 
   NetworkSettings network_;
-  std::string proxy_authorization_; /* Basic proxy-id/proxy-pw for an HTTP proxy; never logged */
+  /* HTTP proxies' credentials from their URIs; never logged. */
+  std::shared_ptr<ProxyLogins> logins_ = std::make_shared<ProxyLogins>();
   SoupSession* session_;
 };
 

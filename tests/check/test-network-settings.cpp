@@ -6,6 +6,7 @@
  * set, how proxies are shown, when two elements may share a session.
  */
 #include "network.h"
+#include "proxy-resolver.h"
 
 #include <string>
 
@@ -85,6 +86,30 @@ GST_START_TEST(test_proxy_uris) {
   assert_str(password, "");
   fail_if(mv::proxy_userinfo("http://proxy.example:3128", &user, &password));
   fail_if(mv::proxy_userinfo("", &user, &password));
+}
+GST_END_TEST;
+
+/* An HTTP proxy's URI loses its credentials to the side store, keyed as
+ * libsoup names the proxy in SoupAuth:authority; others keep theirs. */
+GST_START_TEST(test_proxy_logins_kept_aside) {
+  mv::ProxyLogins logins;
+  std::string user, password;
+  assert_str(mv::strip_proxy_login("http://j%40doe:p%3Ass@proxy.example:3128", &logins), "http://proxy.example:3128");
+  fail_unless(logins.find("proxy.example:3128", &user, &password));
+  assert_str(user, "j@doe");
+  assert_str(password, "p:ss");
+  /* No port: the scheme's, as libsoup fills it in. */
+  assert_str(mv::strip_proxy_login("http://me:pw@proxy.example", &logins), "http://proxy.example");
+  fail_unless(logins.find("proxy.example:80", &user, &password));
+  assert_str(user, "me");
+  assert_str(mv::proxy_authority("http://proxy.example"), "proxy.example:80");
+  assert_str(mv::proxy_authority("http://127.0.0.1:3128"), "127.0.0.1:3128");
+  assert_str(mv::proxy_authority("not a uri"), "");
+  /* GIO answers SOCKS and https:// proxies with the URI's credentials. */
+  for (const char* kept : {"socks5://me:pw@127.0.0.1:1080", "https://me:pw@proxy.example:443", "http://proxy.example:3128",
+                           "direct://"})
+    assert_str(mv::strip_proxy_login(kept, &logins), kept);
+  fail_if(logins.find("127.0.0.1:1080", &user, &password));
 }
 GST_END_TEST;
 
@@ -179,6 +204,7 @@ static Suite* network_settings_suite(void) {
   tcase_add_test(tc, test_reserved_headers_refused);
   tcase_add_test(tc, test_headers_from_structure);
   tcase_add_test(tc, test_proxy_uris);
+  tcase_add_test(tc, test_proxy_logins_kept_aside);
   tcase_add_test(tc, test_settings_checked_without_network);
   tcase_add_test(tc, test_sessions_shared_only_when_identical);
   tcase_add_test(tc, test_tls_reasons_in_words);

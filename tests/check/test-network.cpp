@@ -6,6 +6,7 @@
  * User-Agent and extra headers, answers that cannot get better, and HTTP
  * sessions kept apart when their network settings differ.
  */
+#include "connect-proxy.h"
 #include "element-helpers.h"
 #include "socks.h"
 #include "tinyproxy.h"
@@ -432,6 +433,47 @@ GST_START_TEST(test_environment_proxy_credentials_in_uri) {
 }
 GST_END_TEST;
 
+/* A proxy that keeps the connection open after its 407, as Squid does:
+ * the CONNECT is answered on the same connection, and still to the API's
+ * address. (libsoup, given credentials in the proxy's URI, would answer
+ * itself and send the second CONNECT to the proxy's own address.) */
+GST_START_TEST(test_proxy_keeping_the_connection_after_407) {
+  auto proxy = ConnectProxy::start("mvuser", "pr0xy-s3cret");
+  fail_unless(proxy != nullptr, "the proxy did not start");
+  const std::string with_userinfo = "http://mvuser:pr0xy-s3cret@" + proxy->address();
+  enum class How { PropertyAndId, PropertyUri, EnvironmentUri };
+  for (How how : {How::PropertyAndId, How::PropertyUri, How::EnvironmentUri}) {
+    auto emu = tls_emulator();
+    GstElement* pipeline = image_pipeline(emu.get(), "keep-alive proxy");
+    set_src(pipeline, "src", "ca-file", test_data("tls-selfsigned.pem").c_str(), "retries", 0, nullptr);
+    if (how == How::PropertyAndId)
+      set_src(pipeline, "src", "proxy", proxy->url().c_str(), "proxy-id", "mvuser", "proxy-pw", "pr0xy-s3cret",
+              nullptr);
+    else if (how == How::PropertyUri)
+      set_src(pipeline, "src", "proxy", with_userinfo.c_str(), nullptr);
+    else
+      g_setenv("https_proxy", with_userinfo.c_str(), TRUE);
+    const size_t before = proxy->requests().size();
+    PlayResult run;
+    play_with_proxy_environment(pipeline, with_userinfo, nullptr, &run);
+    g_unsetenv("https_proxy");
+    assert_eos(run);
+    fail_unless_equals_int(emu->ledger_count(), 1);
+    assert_no_proxy_credentials(emu.get());
+    auto requests = proxy->requests();
+    int tunnels = 0;
+    for (size_t i = before; i < requests.size(); i++) {
+      fail_if(requests[i].find(proxy->address()) != std::string::npos, "a request to the proxy itself: %s",
+              requests[i].c_str());
+      if (requests[i] == "CONNECT " + host_port(emu->url()) + " 200")
+        tunnels++;
+    }
+    fail_unless(tunnels >= 1, "the API was not reached through the proxy");
+    gst_object_unref(pipeline);
+  }
+}
+GST_END_TEST;
+
 /* The proxy property overrides the environment, no_proxy included. */
 GST_START_TEST(test_proxy_property_overrides_environment) {
   auto emu = start_emulator();
@@ -814,6 +856,7 @@ static Suite* network_suite(void) {
   tcase_add_test(tc, test_environment_proxy_with_credentials);
   tcase_add_test(tc, test_environment_proxy_credentials_in_uri);
   tcase_add_test(tc, test_proxy_credentials_dropped_on_a_redirect_to_a_direct_host);
+  tcase_add_test(tc, test_proxy_keeping_the_connection_after_407);
   tcase_add_test(tc, test_proxy_property_overrides_environment);
   tcase_add_test(tc, test_socks5_proxy);
   tcase_add_test(tc, test_socks5_proxy_credentials);
