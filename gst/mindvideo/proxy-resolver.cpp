@@ -23,19 +23,23 @@ bool ProxyLogins::find(const std::string& authority, std::string* user, std::str
 
 std::string proxy_authority(const std::string& uri) {
   /* SCHEME_NORMALIZE fills in the default port, as libsoup parses it. */
-  g_autoptr(GUri) parsed =
-      g_uri_parse(uri.c_str(), (GUriFlags)(G_URI_FLAGS_HAS_PASSWORD | G_URI_FLAGS_SCHEME_NORMALIZE), nullptr);
+  g_autoptr(GUri) parsed = g_uri_parse(
+      uri.c_str(), (GUriFlags)(G_URI_FLAGS_HAS_PASSWORD | G_URI_FLAGS_SCHEME_NORMALIZE | G_URI_FLAGS_PARSE_RELAXED),
+      nullptr);
   if (!parsed || !g_uri_get_host(parsed))
     return "";
   return std::string(g_uri_get_host(parsed)) + ":" + std::to_string(g_uri_get_port(parsed));
 }
 
 std::string strip_proxy_login(const std::string& uri, ProxyLogins* logins) {
-  g_autoptr(GUri) parsed = g_uri_parse(uri.c_str(), G_URI_FLAGS_HAS_PASSWORD, nullptr);
-  if (!parsed || g_strcmp0(g_uri_get_scheme(parsed), "http") != 0 || !g_uri_get_user(parsed) ||
-      !*g_uri_get_user(parsed))
+  /* Relaxed: GLib would print a URI it cannot parse, password and all. */
+  g_autoptr(GUri) parsed =
+      g_uri_parse(uri.c_str(), (GUriFlags)(G_URI_FLAGS_HAS_PASSWORD | G_URI_FLAGS_PARSE_RELAXED), nullptr);
+  /* Any userinfo, even "http://:token@host": libsoup would answer with it
+   * itself (see the header). */
+  if (!parsed || g_strcmp0(g_uri_get_scheme(parsed), "http") != 0 || !g_uri_get_userinfo(parsed))
     return uri;
-  logins->remember(proxy_authority(uri), g_uri_get_user(parsed),
+  logins->remember(proxy_authority(uri), g_uri_get_user(parsed) ? g_uri_get_user(parsed) : "",
                    g_uri_get_password(parsed) ? g_uri_get_password(parsed) : "");
   g_autofree gchar* bare = g_uri_join(G_URI_FLAGS_NONE, "http", nullptr, g_uri_get_host(parsed),
                                       g_uri_get_port(parsed), "", nullptr, nullptr);
@@ -101,15 +105,18 @@ gchar** resolver_lookup_finish(GProxyResolver*, GAsyncResult* result, GError** e
   return static_cast<gchar**>(g_task_propagate_pointer(G_TASK(result), error));
 }
 
+GObjectClass* resolver_parent_class = nullptr;
+
 void resolver_finalize(GObject* object) {
   auto* self = reinterpret_cast<Resolver*>(object);
   g_clear_object(&self->inner);
   delete self->logins;
   self->logins = nullptr;
-  G_OBJECT_CLASS(g_type_class_peek_parent(G_OBJECT_GET_CLASS(object)))->finalize(object);
+  resolver_parent_class->finalize(object);
 }
 
 void resolver_class_init(gpointer klass, gpointer) {
+  resolver_parent_class = G_OBJECT_CLASS(g_type_class_peek_parent(klass));
   G_OBJECT_CLASS(klass)->finalize = resolver_finalize;
 }
 
@@ -128,7 +135,7 @@ GType resolver_get_type() {
      * plugin holds two copies of this code in one process. */
     g_autofree gchar* name = g_strdup_printf("MvProxyResolver%" G_GUINTPTR_FORMAT, (guintptr)&type);
     GType t = g_type_register_static_simple(G_TYPE_OBJECT, name, sizeof(ResolverClass), resolver_class_init,
-                                            sizeof(Resolver), nullptr, (GTypeFlags)0);
+                                            sizeof(Resolver), nullptr, G_TYPE_FLAG_FINAL);
     const GInterfaceInfo iface = {resolver_iface_init, nullptr, nullptr};
     g_type_add_interface_static(t, G_TYPE_PROXY_RESOLVER, &iface);
     g_once_init_leave(&type, t);

@@ -105,6 +105,15 @@ GST_START_TEST(test_proxy_logins_kept_aside) {
   assert_str(mv::proxy_authority("http://proxy.example"), "proxy.example:80");
   assert_str(mv::proxy_authority("http://127.0.0.1:3128"), "127.0.0.1:3128");
   assert_str(mv::proxy_authority("not a uri"), "");
+  /* A password alone goes too, and so does one GLib's strict parser
+   * refuses (it would print it). */
+  assert_str(mv::strip_proxy_login("http://:t0ken@proxy.example:3128", &logins), "http://proxy.example:3128");
+  fail_unless(logins.find("proxy.example:3128", &user, &password));
+  assert_str(user, "");
+  assert_str(password, "t0ken");
+  assert_str(mv::strip_proxy_login("http://me:50%off@proxy.example:8080", &logins), "http://proxy.example:8080");
+  fail_unless(logins.find("proxy.example:8080", &user, &password));
+  assert_str(password, "50%off");
   /* GIO answers SOCKS and https:// proxies with the URI's credentials. */
   for (const char* kept : {"socks5://me:pw@127.0.0.1:1080", "https://me:pw@proxy.example:443", "http://proxy.example:3128",
                            "direct://"})
