@@ -98,8 +98,7 @@ SoupMessage* HttpSession::new_message(const char* method, const std::string& url
   exchange->api = api;
   g_signal_connect(msg, "accept-certificate", G_CALLBACK(on_accept_certificate), &exchange->refused);
   /* https reaches an HTTP proxy through CONNECT, whose 407 libsoup answers
-   * with proxy-id and proxy-pw through this signal (also after a redirect
-   * from http to https). */
+   * through this signal (also after a redirect from http to https). */
   g_signal_connect(msg, "authenticate", G_CALLBACK(on_authenticate), this);
   /* Else libsoup adds the proxy login it keeps from a CONNECT to the
    * request itself, which travels inside the tunnel to the origin. */
