@@ -14,19 +14,6 @@ bool write_text(GOutputStream* out, const std::string& text) {
   return g_output_stream_write_all(out, text.data(), text.size(), nullptr, nullptr, nullptr);
 }
 
-/* Copies from `from` to `to` until either side ends, then shuts `to` down
- * for writing, so the other direction sees the end too. */
-void pump(GIOStream* from, GSocketConnection* to) {
-  GInputStream* in = g_io_stream_get_input_stream(from);
-  GOutputStream* out = g_io_stream_get_output_stream(G_IO_STREAM(to));
-  char buf[65536];
-  gssize n;
-  while ((n = g_input_stream_read(in, buf, sizeof buf, nullptr, nullptr)) > 0)
-    if (!g_output_stream_write_all(out, buf, (gsize)n, nullptr, nullptr, nullptr))
-      break;
-  g_socket_shutdown(g_socket_connection_get_socket(to), FALSE, TRUE, nullptr);
-}
-
 void note(State* state, const std::string& line) {
   std::lock_guard<std::mutex> guard(state->lock);
   state->requests.push_back(line);
@@ -98,9 +85,7 @@ void serve(State* state, GSocketConnection* client) {
       /* What the client sends next (the TLS handshake of a tunnel) may sit
        * in the line reader's buffer already: relay from there. */
       g_autoptr(GIOStream) from_client = g_simple_io_stream_new(G_INPUT_STREAM(in), out);
-      std::thread back([client, origin] { pump(G_IO_STREAM(origin), client); });
-      pump(from_client, origin);
-      back.join();
+      relay_both_ways(from_client, client, origin);
     }
     g_object_unref(origin);
     return;
@@ -114,39 +99,12 @@ std::unique_ptr<ConnectProxy> ConnectProxy::start(const std::string& user, const
   const std::string pair = user + ":" + password;
   g_autofree gchar* token = g_base64_encode((const guchar*)pair.data(), pair.size());
   proxy->state_->credentials = token;
-  proxy->listener_ = g_socket_listener_new();
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new(loopback, 0);
-  g_autoptr(GSocketAddress) bound = nullptr;
-  if (!g_socket_listener_add_address(proxy->listener_, address, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, nullptr,
-                                     &bound, nullptr))
-    return nullptr;
-  proxy->url_ = "http://127.0.0.1:" + std::to_string(g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound)));
-  proxy->cancellable_ = g_cancellable_new();
-  GSocketListener* listener = proxy->listener_;
-  GCancellable* cancellable = proxy->cancellable_;
   std::shared_ptr<State> state = proxy->state_;
-  proxy->thread_ = std::thread([listener, cancellable, state] {
-    for (;;) {
-      GSocketConnection* client = g_socket_listener_accept(listener, nullptr, cancellable, nullptr);
-      if (!client)
-        return;
-      std::thread([state, client] {
-        serve(state.get(), client);
-        g_object_unref(client);
-      }).detach();
-    }
-  });
+  proxy->server_ = LoopbackServer::start([state](GSocketConnection* client) { serve(state.get(), client); });
+  if (!proxy->server_)
+    return nullptr;
+  proxy->url_ = "http://127.0.0.1:" + std::to_string(proxy->server_->port());
   return proxy;
-}
-
-ConnectProxy::~ConnectProxy() {
-  if (cancellable_)
-    g_cancellable_cancel(cancellable_);
-  if (thread_.joinable())
-    thread_.join();
-  g_clear_object(&listener_);
-  g_clear_object(&cancellable_);
 }
 
 std::string ConnectProxy::address() const {

@@ -14,19 +14,19 @@
  */
 #pragma once
 
+#include "loopback-server.h"
+
 #include <gio/gio.h>
 
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 class ConnectProxy {
  public:
   /* Nullptr when it cannot listen. */
   static std::unique_ptr<ConnectProxy> start(const std::string& user, const std::string& password);
-  ~ConnectProxy();
   ConnectProxy(const ConnectProxy&) = delete;
   ConnectProxy& operator=(const ConnectProxy&) = delete;
 
@@ -49,8 +49,6 @@ class ConnectProxy {
   ConnectProxy() = default;
 
   std::shared_ptr<State> state_ = std::make_shared<State>();
-  GSocketListener* listener_ = nullptr;
-  GCancellable* cancellable_ = nullptr;
-  std::thread thread_;
+  std::unique_ptr<LoopbackServer> server_;
   std::string url_;
 };

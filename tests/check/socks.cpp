@@ -43,20 +43,6 @@ std::string ipv4_text(const guint8 ip[4]) {
          std::to_string(ip[3]);
 }
 
-/* Copies from `from` to `to` until either side ends, then shuts `to` down
- * for writing, so the other direction sees the end too. */
-void pump(GSocketConnection* from, GSocketConnection* to) {
-  GInputStream* in = g_io_stream_get_input_stream(G_IO_STREAM(from));
-  GOutputStream* out = g_io_stream_get_output_stream(G_IO_STREAM(to));
-  char buf[65536];
-  gssize n;
-  while ((n = g_input_stream_read(in, buf, sizeof buf, nullptr, nullptr)) > 0)
-    if (!write_all(out, buf, (gsize)n))
-      break;
-  g_socket_shutdown(g_socket_connection_get_socket(to), FALSE, TRUE, nullptr);
-}
-
-
 using State = SocksProxy::State;
 
 void note_refused(State* state) {
@@ -173,9 +159,7 @@ void serve(State* state, GSocketConnection* client) {
     g_clear_object(&target);
     return;
   }
-  std::thread back([client, target] { pump(target, client); });
-  pump(client, target);
-  back.join();
+  relay_both_ways(G_IO_STREAM(client), client, target);
   g_object_unref(target);
 }
 
@@ -186,42 +170,12 @@ std::unique_ptr<SocksProxy> SocksProxy::start(int version, const std::string& us
   proxy->state_->version = version;
   proxy->state_->user = user;
   proxy->state_->password = password;
-  proxy->listener_ = g_socket_listener_new();
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new(loopback, 0);
-  g_autoptr(GSocketAddress) bound = nullptr;
-  if (!g_socket_listener_add_address(proxy->listener_, address, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, nullptr,
-                                     &bound, nullptr))
-    return nullptr;
-  proxy->url_ = std::string(version == 4 ? "socks4" : "socks5") + "://127.0.0.1:" +
-                std::to_string(g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound)));
-  proxy->cancellable_ = g_cancellable_new();
-  GSocketListener* listener = proxy->listener_;
-  GCancellable* cancellable = proxy->cancellable_;
   std::shared_ptr<State> state = proxy->state_;
-  proxy->thread_ = std::thread([listener, cancellable, state] {
-    for (;;) {
-      GSocketConnection* client = g_socket_listener_accept(listener, nullptr, cancellable, nullptr);
-      if (!client)
-        return;
-      /* Each connection relays until its peers close, past the proxy's
-       * end if need be: it holds the state it shares. */
-      std::thread([state, client] {
-        serve(state.get(), client);
-        g_object_unref(client);
-      }).detach();
-    }
-  });
+  proxy->server_ = LoopbackServer::start([state](GSocketConnection* client) { serve(state.get(), client); });
+  if (!proxy->server_)
+    return nullptr;
+  proxy->url_ = std::string(version == 4 ? "socks4" : "socks5") + "://127.0.0.1:" + std::to_string(proxy->server_->port());
   return proxy;
-}
-
-SocksProxy::~SocksProxy() {
-  if (cancellable_)
-    g_cancellable_cancel(cancellable_);
-  if (thread_.joinable())
-    thread_.join();
-  g_clear_object(&listener_);
-  g_clear_object(&cancellable_);
 }
 
 std::string SocksProxy::address() const {

@@ -15,12 +15,13 @@
  */
 #pragma once
 
+#include "loopback-server.h"
+
 #include <gio/gio.h>
 
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 class SocksProxy {
@@ -29,7 +30,6 @@ class SocksProxy {
    * listen. */
   static std::unique_ptr<SocksProxy> start(int version, const std::string& user = "",
                                            const std::string& password = "");
-  ~SocksProxy();
   SocksProxy(const SocksProxy&) = delete;
   SocksProxy& operator=(const SocksProxy&) = delete;
 
@@ -55,8 +55,6 @@ class SocksProxy {
   SocksProxy() = default;
 
   std::shared_ptr<State> state_ = std::make_shared<State>();
-  GSocketListener* listener_ = nullptr;
-  GCancellable* cancellable_ = nullptr;
-  std::thread thread_;
+  std::unique_ptr<LoopbackServer> server_;
   std::string url_;
 };
