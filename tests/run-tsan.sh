@@ -98,7 +98,9 @@ races=$(cat "${logs[@]}" | grep -c "WARNING: ThreadSanitizer" || true)
 ok=$( { grep -E "^ *[0-9]+/[0-9]+ .* OK " "$builddir/tsan-test.log" || true; } | sort -u | wc -l)
 bad=$( { grep -E "^ *[0-9]+/[0-9]+ .* (FAIL|TIMEOUT|ERROR) " "$builddir/tsan-test.log" || true; } | sort -u | wc -l)
 if [ "$status" -ne 0 ]; then
-  # The reports, for whoever reads the CI log.
+  # For whoever reads the CI log: why each failed check failed (gst-check
+  # prints "file:line:F:..." or ":E:"), and the race reports.
+  grep -E ":[0-9]+:[FE]:" "${logs[@]}" | head -40 || true
   cat "${logs[@]}" | sed -n '/WARNING: ThreadSanitizer/,/^SUMMARY: ThreadSanitizer/p' | head -400
 fi
 echo "tsan: $ok passed, $bad failed, $races ThreadSanitizer reports (any process, the emulator's included), $(( $(date +%s) - start )) s"
