@@ -49,7 +49,12 @@ mkdir -p "$XDG_STATE_HOME" "$work/out"
   --fault '{"route":"download","action":"slow","bytes_per_sec":300000,"count":-1,"method":"GET"}' \
   > "$work/emulator.url" 2> "$work/emulator.log" &
 emu_pid=$!
-for _ in $(seq 100); do [ -s "$work/emulator.url" ] && break; sleep 0.1; done
+# Up to 60 s: a cold plugin registry is scanned first. Stop early if it died.
+for _ in $(seq 600); do
+  [ -s "$work/emulator.url" ] && break
+  kill -0 "$emu_pid" 2>/dev/null || break
+  sleep 0.1
+done
 api=$(head -n1 "$work/emulator.url")
 [ -n "$api" ] || { cat "$work/emulator.log"; echo "soak-crash: the emulator did not start"; exit 1; }
 

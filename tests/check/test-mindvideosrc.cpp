@@ -518,7 +518,8 @@ GST_START_TEST(test_resume_by_key_and_attach_by_task_id) {
 GST_END_TEST;
 
 GST_START_TEST(test_restart_reuses_the_task) {
-  auto emu = start_emulator({"--processing-ms", "1500"});
+  /* 3 s: long enough that a loaded machine still sees it processing. */
+  auto emu = start_emulator({"--processing-ms", "3000"});
   GstElement* pipeline = make_pipeline(emu.get(), "gpt-image-2", "once", nullptr, "fakesink name=sink");
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   /* Stopped mid-task through READY, as players do on Stop then Play. */
@@ -694,10 +695,11 @@ GST_END_TEST;
 
 /* Every wait below would last a minute if unlock() failed to wake it; the
  * bound only tells "woken" from "not woken", it is no speed measurement. */
-#define WOKEN_BOUND (10 * G_USEC_PER_SEC)
+#define WOKEN_BOUND (30 * G_USEC_PER_SEC)
 
 GST_START_TEST(test_null_while_polling) {
-  auto emu = start_emulator({"--processing-ms", "120000"});
+  /* Queued for minutes: the wait below cannot miss the stage. */
+  auto emu = start_emulator({"--queued-ms", "120000", "--processing-ms", "120000"});
   GstElement* pipeline = make_pipeline(emu.get(), "gpt-image-2", "slow", nullptr, "fakesink name=sink");
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   g_object_set(src, "poll-interval", 60000, "request-timeout", 60, nullptr);

@@ -94,7 +94,8 @@ GST_START_TEST(test_submit_hang_times_out_and_retries) {
    * the wait, the retry gets the same task back. */
   fail_unless(emu->add_fault(R"({"route":"submit","action":"hang","after_processing":true})"));
   GstElement* pipeline = image_pipeline(emu.get());
-  set_src(pipeline, "request-timeout", 2, nullptr);
+  /* 5 s: the retried POST must be answered within it, even under TSan. */
+  set_src(pipeline, "request-timeout", 5, nullptr);
   PlayResult run;
   play(pipeline, &run);
   fail_unless(run.eos, "no EOS: %s", run.message().c_str());
@@ -199,12 +200,13 @@ GST_START_TEST(test_lasting_poll_failure_warns_then_deadline) {
   auto emu = start_emulator();
   fail_unless(emu->add_fault(R"({"route":"poll","action":"status","status":502,"count":-1})"));
   GstElement* pipeline = image_pipeline(emu.get());
-  set_src(pipeline, "timeout", 4, "retries", 1, nullptr);
+  /* 10 s: room for the submit and two failed polls on a slow machine. */
+  set_src(pipeline, "timeout", 10, "retries", 1, nullptr);
   PlayResult run;
   play(pipeline, &run);
   /* The failures never failed the task; the deadline did, after a warning. */
   fail_unless(g_error_matches(run.error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED), "%s", run.message().c_str());
-  assert_contains(run.message(), "did not finish within the timeout of 4 s");
+  assert_contains(run.message(), "did not finish within the timeout of 10 s");
   fail_unless_equals_int(run.warnings.size(), 1);
   assert_contains(run.warnings[0], "still trying until the timeout");
   gst_object_unref(pipeline);
@@ -556,6 +558,9 @@ GST_START_TEST(test_state_cycling) {
     g_object_set(src, "prompt", prompt.c_str(), nullptr);
     fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
     if (mid_poll) {
+      /* The POST reached the emulator (each cycle pays once, see below),
+       * however slow the machine; then, mid-poll at best. */
+      fail_unless(wait_until([&] { return emu->ledger_count() == i + 1; }), "cycle %d never submitted", i);
       for (int w = 0; w < 500 && !has_status(src, "queued") && !has_status(src, "processing"); w++)
         g_usleep(2 * 1000);
     } else {

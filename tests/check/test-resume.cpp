@@ -312,7 +312,8 @@ GST_END_TEST;
 
 GST_START_TEST(test_entry_is_private_and_kept_when_stopped) {
   StateHome state;
-  auto emu = start_emulator({"--processing-ms", "1500"});
+  /* 3 s: long enough that a loaded machine still sees it processing. */
+  auto emu = start_emulator({"--processing-ms", "3000"});
   GstElement* pipeline = make_pipeline(emu.get(), "gpt-image-2", "a private prompt", nullptr, "fakesink name=sink");
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
@@ -399,7 +400,8 @@ GST_END_TEST;
 
 GST_START_TEST(test_journal_false_turns_it_off) {
   StateHome state;
-  auto emu = start_emulator({"--processing-ms", "1500"});
+  /* 3 s: long enough that a loaded machine still sees it processing. */
+  auto emu = start_emulator({"--processing-ms", "3000"});
   GstElement* pipeline = make_pipeline(emu.get(), "gpt-image-2", "unjournaled", nullptr, "fakesink name=sink");
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   gboolean journal = FALSE;
@@ -428,7 +430,8 @@ GST_END_TEST;
 
 GST_START_TEST(test_users_key_bypasses_the_journal) {
   StateHome state;
-  auto emu = start_emulator({"--processing-ms", "1500"});
+  /* Processing for minutes: the wait below cannot miss the stage. */
+  auto emu = start_emulator({"--processing-ms", "120000"});
   GstElement* pipeline = make_pipeline(emu.get(), "gpt-image-2", "my own key", nullptr, "fakesink name=sink");
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   g_object_set(src, "idempotency-key", "users-key-1", nullptr);

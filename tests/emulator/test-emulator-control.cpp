@@ -43,7 +43,7 @@ GST_START_TEST(test_stats) {
   fail_unless_equals_int(stat_of(*emu, nullptr, "open_connections"), before + 1);
   g_object_unref(extra);
   int after = -1;
-  for (int i = 0; i < 50 && (after = stat_of(*emu, nullptr, "open_connections")) != before; i++)
+  for (int i = 0; i < 1500 && (after = stat_of(*emu, nullptr, "open_connections")) != before; i++)
     g_usleep(20 * 1000);
   fail_unless_equals_int(after, before);
 

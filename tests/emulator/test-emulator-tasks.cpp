@@ -120,7 +120,8 @@ int gif_frame_count(const std::string& gif) {
 }  // namespace
 
 GST_START_TEST(test_image_task) {
-  auto emu = start_emulator();
+  /* Processing for 2 s: a 40 ms poller sees it even on a loaded machine. */
+  auto emu = start_emulator({"--processing-ms", "2000"});
   std::string id = submit(*emu,
                           R"({"model":"gemini-3-1-flash-image-preview","input":{"prompt":"赛博朋克风格的城市夜景 <neon> & rain",)"
                           R"("size":"16:9","resolution":"0.5K","n":2}})");
